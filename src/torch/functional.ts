@@ -1,0 +1,83 @@
+// Functions over several tensors and the neural-network building blocks (torch.nn.functional).
+
+import { native, type NativeHandle } from './native.ts';
+import type { DType } from './dtype.ts';
+import { Tensor, wrap, type ScalarLike } from './tensor.ts';
+
+const handles = (tensors: readonly Tensor[], where: string): NativeHandle[] => {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new TypeError(`${where}: expected a non-empty array of tensors`);
+  return tensors.map((t) => t.handle);
+};
+
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  return wrap(native.cat(handles(tensors, 'cat'), dim));
+}
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  return wrap(native.stack(handles(tensors, 'stack'), dim));
+}
+/** Elementwise condition ? x : y. */
+export function where(condition: Tensor, x: Tensor, y: Tensor | ScalarLike): Tensor {
+  return y instanceof Tensor ? wrap(native.where(condition.handle, x.handle, y.handle)) : wrap(native.whereScalar(condition.handle, x.handle, y));
+}
+
+/** x [.., in] @ weight [out, in]^T + bias [out] -> [.., out] */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return wrap(native.linear(x.handle, weight.handle, bias?.handle));
+}
+/** Rows of weight [V, D] at ids [..] -> [.., D] */
+export function embedding(ids: Tensor, weight: Tensor): Tensor {
+  return wrap(native.embedding(weight.handle, ids.handle));
+}
+export function softmax(x: Tensor, dim: number, dtype?: DType): Tensor {
+  return x.softmax(dim, dtype);
+}
+export function logSoftmax(x: Tensor, dim: number, dtype?: DType): Tensor {
+  return x.logSoftmax(dim, dtype);
+}
+export function silu(x: Tensor): Tensor {
+  return x.silu();
+}
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  return x.gelu(approximate);
+}
+/**
+ * RMSNorm as Hugging Face's Llama/Qwen modules compute it: normalised in float32, cast back to
+ * x's dtype, then scaled by weight. x [.., D], weight [D].
+ */
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+  return wrap(native.rmsNorm(x.handle, weight.handle, eps));
+}
+
+export type Reduction = 'none' | 'mean' | 'sum';
+const reductions: Record<Reduction, number> = { none: 0, mean: 1, sum: 2 };
+
+/** Cross entropy of logits [N, C] against class ids [N] (int64); targets equal to ignoreIndex count for nothing. */
+export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
+  const reduction = options.reduction ?? 'mean';
+  if (!(reduction in reductions)) throw new TypeError(`crossEntropy: reduction must be 'none', 'mean' or 'sum', got ${JSON.stringify(reduction)}`);
+  return wrap(native.crossEntropy(logits.handle, target.handle, options.ignoreIndex ?? -100, reductions[reduction]));
+}
+
+export interface AttentionOptions {
+  /** boolean (true = may attend) or additive float mask, broadcastable to [.., Tq, Tk] */
+  mask?: Tensor | null;
+  /** causal attention; the queries are the last Tq of the Tk positions */
+  isCausal?: boolean;
+  /** defaults to 1/sqrt(head size) */
+  scale?: number;
+  /** false forces the composed reference implementation */
+  allowFused?: boolean;
+}
+
+/**
+ * softmax(q k^T * scale + mask) v with q [.., Tq, D], k and v [.., Tk, D] -> [.., Tq, D].
+ * Uses libtorch's fused kernel where the linked version has one, else the composed definition;
+ * both give the same results (a test checks it).
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  return wrap(native.scaledDotProductAttention(q.handle, k.handle, v.handle, options.mask?.handle, options.isCausal ?? false, options.scale, options.allowFused ?? true));
+}
+
+export function hasFusedAttention(): boolean {
+  return native.hasFusedAttention();
+}
