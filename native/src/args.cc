@@ -209,7 +209,13 @@ c10::optional<at::ScalarType> Args::optDtype(size_t i) const {
 }
 
 at::Device Args::device(size_t i) const {
-  return at::Device(string(i));  // throws c10::Error naming the string when it is not a device
+  at::Device device(string(i));  // throws c10::Error naming the string when it is not a device
+  if (device.is_cuda() && !at::hasCUDA()) {
+    throw std::runtime_error("device '" + device.str() +
+                             "' requested, but CUDA is not available (this libtorch has no CUDA, or no GPU is visible): use 'cpu', "
+                             "or build against a CUDA libtorch (see README)");
+  }
+  return device;
 }
 
 // ---------------------------------------------------------------------------------------------

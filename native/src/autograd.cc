@@ -34,6 +34,9 @@ void registerAutograd(Napi::Env env, Napi::Object exports) {
     TORCH_CHECK(gradient || loss.numel() == 1, "backward() without a gradient needs a scalar, got shape ", loss.sizes(),
                 ": pass a gradient of the same shape, or reduce first (sum or mean)");
     TORCH_CHECK(loss.requires_grad(), "backward() on a tensor that does not require grad: no parameter it depends on has requiresGrad, or it was computed under noGrad");
+    // PyTorch checks this in Python (_make_grads); the C++ engine would silently reduce a mismatch.
+    TORCH_CHECK(!gradient || gradient->sizes() == loss.sizes(), "the gradient has shape ", gradient ? gradient->sizes() : at::IntArrayRef{},
+                " but the tensor has shape ", loss.sizes(), ": they must be equal");
     loss.backward(gradient.value_or(at::Tensor()), a.boolean(2));
   });
 

@@ -57,6 +57,10 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
     stats.Set("liveTensors", static_cast<double>(c.liveTensors));
     stats.Set("liveBytes", static_cast<double>(c.liveBytes));
     stats.Set("peakBytes", static_cast<double>(c.peakBytes));
+    // What V8 counts as external memory (ours included): it schedules garbage collection by it.
+    int64_t v8External = 0;
+    napi_adjust_external_memory(a.env(), 0, &v8External);
+    stats.Set("v8ExternalBytes", static_cast<double>(v8External));
     return stats;
   });
   def(env, exports, "resetPeakBytes", [](Args&) { memoryCounters().peakBytes = memoryCounters().liveBytes; });

@@ -53,6 +53,8 @@ export interface MemoryStats {
   liveBytes: number;
   /** the largest liveBytes seen since start or since resetPeakBytes() */
   peakBytes: number;
+  /** the external memory V8 accounts for (tensors report theirs), which drives its GC scheduling */
+  v8ExternalBytes: number;
 }
 
 export function memoryStats(): MemoryStats {

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Installs what intuitor needs and builds its native addon. Idempotent, and quick when nothing
+# changed (a stamp records what the last build was made from). `npm test` and `npm run demo` run it.
+#
+#   1. libtorch: $LIBTORCH, else a Python torch package's folder, else the system's libtorch-dev;
+#      when none is found, installs Debian/Ubuntu libtorch-dev (+ OpenBLAS) with apt as root, or
+#      prints the command to run.
+#   2. npm ci, when node_modules does not match package-lock.json.
+#   3. node-gyp builds native/ against the local Node headers.
+#
+# Usage: bash scripts/setup.sh [--rebuild]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[setup] $*" >&2; }
+fail() {
+  echo "[setup] error: $*" >&2
+  exit 1
+}
+
+rebuild=0
+[[ "${1:-}" == "--rebuild" ]] && rebuild=1
+
+addon=native/build/Release/intuitor_native.node
+stamp=native/build/.setup-stamp
+
+# Everything the build depends on that can change without this script noticing otherwise.
+fingerprint() {
+  {
+    node --version
+    echo "LIBTORCH=${LIBTORCH:-} PYTHON=${PYTHON:-}"
+    cat package-lock.json native/binding.gyp scripts/find-libtorch.mjs native/src/*
+  } | sha256sum | cut -d' ' -f1
+}
+
+if [[ $rebuild == 0 && -f $addon && -f $stamp && -f node_modules/.intuitor-lock-hash ]] && [[ "$(cat "$stamp")" == "$(fingerprint)" ]]; then
+  exit 0
+fi
+
+# ---- 1. libtorch ---------------------------------------------------------------------------------
+apt_packages=(libtorch-dev libopenblas0-pthread)
+apt_install() {
+  log "installing ${apt_packages[*]} with apt (a few minutes, once)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${apt_packages[@]}" >/dev/null
+}
+can_apt() { [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; }
+
+if ! libtorch_json=$(node scripts/find-libtorch.mjs json 2>/dev/null); then
+  if [[ -n "${LIBTORCH:-}" ]]; then
+    node scripts/find-libtorch.mjs json >/dev/null || true  # prints why LIBTORCH is not usable
+    fail "fix LIBTORCH or unset it"
+  fi
+  if can_apt; then
+    apt_install
+  else
+    fail "libtorch not found. Install it with:
+    sudo apt-get update && sudo apt-get install -y --no-install-recommends ${apt_packages[*]}
+  or set LIBTORCH to an unpacked libtorch folder (with include/ and lib/)."
+  fi
+  libtorch_json=$(node scripts/find-libtorch.mjs json) || fail "libtorch still not found after installing ${apt_packages[*]}"
+fi
+log "libtorch: $(node -e 'const i = JSON.parse(process.argv[1]); console.log(`${i.source}, ${i.libdir}${i.cuda ? ", with CUDA" : ""}`)' "$libtorch_json")"
+
+# Debian's libtorch accepts any libblas.so.3; the reference BLAS is ~100x slower than OpenBLAS.
+if [[ "$libtorch_json" == *'"system":true'* ]] && command -v dpkg >/dev/null && ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
+  if can_apt; then
+    apt_install
+  else
+    log "warning: OpenBLAS is not installed; matrix products will use a slow BLAS. Install it with: sudo apt-get install -y libopenblas0-pthread"
+  fi
+fi
+
+# ---- 2. npm packages -----------------------------------------------------------------------------
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ "$(cat node_modules/.intuitor-lock-hash 2>/dev/null)" != "$lock_hash" ]]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" >node_modules/.intuitor-lock-hash
+fi
+
+# ---- 3. the addon --------------------------------------------------------------------------------
+# Build against the headers of the Node that runs us (no download): <prefix>/include/node.
+node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+# --rebuild starts from scratch; otherwise make recompiles only the sources that changed.
+if [[ $rebuild == 1 ]]; then gyp_args=(rebuild); else gyp_args=(configure build); fi
+gyp_args+=(--directory=native --jobs="$(nproc)")
+if [[ -f "$node_prefix/include/node/node_api.h" ]]; then
+  gyp_args+=(--nodedir="$node_prefix")
+else
+  log "warning: no Node headers under $node_prefix/include/node; node-gyp will look for its own copy"
+fi
+log "building the native addon (about a minute)"
+export INTUITOR_LIBTORCH_JSON="$libtorch_json"
+if ! node_modules/.bin/node-gyp "${gyp_args[@]}" >native/build.log 2>&1; then
+  grep -E "error|Error" native/build.log | head -20 >&2 || true
+  fail "the native addon did not build; the full log is in native/build.log"
+fi
+rm -f native/build.log
+fingerprint >"$stamp"
+log "ready"
