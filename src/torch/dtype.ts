@@ -3,16 +3,6 @@
 
 export type DType = 'float32' | 'float64' | 'bfloat16' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
 
-export type TypedArrayOf<D extends DType> = D extends 'float64'
-  ? Float64Array
-  : D extends 'int64'
-    ? BigInt64Array
-    : D extends 'int32'
-      ? Int32Array
-      : D extends 'uint8' | 'bool'
-        ? Uint8Array
-        : Float32Array;
-
 export type AnyTypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
 // c10::ScalarType enumerators (stable across libtorch versions).

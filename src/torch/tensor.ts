@@ -5,7 +5,7 @@
 // tensor and cached: no method changes them in place.
 
 import { native, type NativeHandle } from './native.ts';
-import { dtypeCode, dtypeFromCode, isDType, typedArrayFor, type DType, type TypedArrayOf, type AnyTypedArray } from './dtype.ts';
+import { dtypeCode, dtypeFromCode, hostDType, isDType, typedArrayFor, type DType, type AnyTypedArray } from './dtype.ts';
 import { track, type Disposable } from './scope.ts';
 import type { Generator } from './random.ts';
 
@@ -96,13 +96,25 @@ export class Tensor implements Disposable {
 
   // ---- data out -------------------------------------------------------------------------------
 
-  /** A copy of the elements, row-major. bfloat16/float16 widen to Float32Array; bool is 0/1 bytes. */
-  toArray(): TypedArrayOf<this['dtype']> {
-    const source = this.dtype === 'bfloat16' || this.dtype === 'float16' ? this.to('float32') : this;
+  /** A copy of the elements, row-major, in the typed array of the dtype (see dtype.ts): bfloat16/float16 widen to Float32Array, bool is 0/1 bytes. */
+  toArray(): AnyTypedArray {
+    const host = hostDType(this.dtype);
+    return host === this.dtype ? typedArrayFor(host, native.toBytes(this.handle)) : this.#convertedBytes(host);
+  }
+  /** The elements converted to float32. */
+  toFloat32Array(): Float32Array {
+    return this.dtype === 'float32' ? new Float32Array(native.toBytes(this.handle)) : (this.#convertedBytes('float32') as Float32Array);
+  }
+  /** The elements converted to float64 (exact for every dtype but int64 beyond 2^53). */
+  toFloat64Array(): Float64Array {
+    return this.dtype === 'float64' ? new Float64Array(native.toBytes(this.handle)) : (this.#convertedBytes('float64') as Float64Array);
+  }
+  #convertedBytes(dtype: DType): AnyTypedArray {
+    const converted = native.toDtype(this.handle, dtypeCode(dtype));
     try {
-      return typedArrayFor(this.dtype, native.toBytes(source.handle)) as TypedArrayOf<this['dtype']>;
+      return typedArrayFor(dtype, native.toBytes(converted));
     } finally {
-      if (source !== this) source.dispose();
+      native.dispose(converted);
     }
   }
   /** The elements as nested arrays of numbers (int64 converted to number) or booleans. */

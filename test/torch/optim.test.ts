@@ -46,7 +46,7 @@ test('AdamW matches the hand-computed update over three steps with a changing lr
     p.grad = torch.tensor(g, { dtype: 'float64' });
     optimizer.step();
   });
-  assertClose(p.detach().toArray() as Float64Array, adamwReference(start, grads, lrs, 0.9, 0.95, 1e-8, 0.1), 1e-12, 'param');
+  assertClose(p.detach().toFloat64Array(), adamwReference(start, grads, lrs, 0.9, 0.95, 1e-8, 0.1), 1e-12, 'param');
   const state = optimizer.stateDict().state[0]!;
   assert.equal(state.step, 3);
   optimizer.dispose();
@@ -59,7 +59,7 @@ test('AdamW skips parameters without a gradient, including their step count', ()
   const optimizer = new torch.AdamW([a, b], { lr: 0.1 });
   a.grad = torch.tensor([1, 1]);
   optimizer.step();
-  assert.deepEqual(Array.from(b.detach().toArray()), [3, 4]);
+  assert.deepEqual(Array.from(b.detach().toFloat32Array()), [3, 4]);
   assert.equal(optimizer.stateDict().state[1], null);
   assert.ok(optimizer.stateDict().state[0]!.step === 1);
   optimizer.dispose();
@@ -88,7 +88,7 @@ test('AdamW state saved mid-run and loaded into a fresh optimizer continues iden
     b.grad = g;
     optB.step();
   }
-  assert.deepEqual(Array.from(b.detach().toArray()), Array.from(a.detach().toArray()));
+  assert.deepEqual(Array.from(b.detach().toFloat32Array()), Array.from(a.detach().toFloat32Array()));
   assert.throws(() => new torch.AdamW([a, b]).loadStateDict(optA.stateDict()), /AdamW state has 1 parameters but this optimizer has 2/);
   for (const t of [init, a, b, ...grads]) t.dispose();
   optA.dispose();
@@ -116,7 +116,7 @@ test('SGD with momentum, weight decay and Nesterov matches the hand-computed upd
         expected[i] = expected[i]! - lr * (nesterov ? d + momentum * buffer[i]! : buffer[i]!);
       }
     });
-    assertClose(p.detach().toArray() as Float64Array, expected, 1e-12, `sgd nesterov=${nesterov}`);
+    assertClose(p.detach().toFloat64Array(), expected, 1e-12, `sgd nesterov=${nesterov}`);
     optimizer.dispose();
     p.dispose();
   }
