@@ -28,14 +28,16 @@ test('core type from CPU flags', () => {
 
 test('a value the user set is never overridden; an unset one is chosen', () => {
   const cpuinfo = 'flags : avx2 fma\n';
-  const preset: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: 'Zen' };
-  assert.deepEqual(configureBlasEnvironment(preset, cpuinfo), { coretype: 'Zen', source: 'user' });
+  const preset: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: 'Zen', OMP_WAIT_POLICY: 'ACTIVE' };
+  assert.deepEqual(configureBlasEnvironment(preset, cpuinfo), { coretype: 'Zen', source: 'user', ompWaitPolicy: 'ACTIVE' });
   assert.equal(preset.OPENBLAS_CORETYPE, 'Zen');
+  assert.equal(preset.OMP_WAIT_POLICY, 'ACTIVE');
   const unset: NodeJS.ProcessEnv = {};
-  assert.deepEqual(configureBlasEnvironment(unset, cpuinfo), { coretype: 'HASWELL', source: 'chosen' });
+  assert.deepEqual(configureBlasEnvironment(unset, cpuinfo), { coretype: 'HASWELL', source: 'chosen', ompWaitPolicy: 'PASSIVE' });
   assert.equal(unset.OPENBLAS_CORETYPE, 'HASWELL');
+  assert.equal(unset.OMP_WAIT_POLICY, 'PASSIVE');
   const unknownCpu: NodeJS.ProcessEnv = {};
-  assert.deepEqual(configureBlasEnvironment(unknownCpu, 'flags : sse2\n'), { coretype: undefined, source: 'detected' });
+  assert.deepEqual(configureBlasEnvironment(unknownCpu, 'flags : sse2\n'), { coretype: undefined, source: 'detected', ompWaitPolicy: 'PASSIVE' });
   assert.equal('OPENBLAS_CORETYPE' in unknownCpu, false);
 });
 
