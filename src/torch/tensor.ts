@@ -88,6 +88,10 @@ export class Tensor implements Disposable {
     this.#disposed = true;
     native.dispose(this.handle);
   }
+  /** `using t = ...` disposes t at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
   /** Excludes this tensor from every scope's cleanup; you dispose it. */
   keep(): this {
     this.kept = true;

@@ -18,6 +18,17 @@ test('dispose releases the tensor and its bytes at once, and twice is harmless',
   assert.equal(liveBytes(), before.liveBytes);
 });
 
+test('a using declaration disposes at the end of its block', () => {
+  const before = live();
+  {
+    using t = torch.ones([8]);
+    using total = t.sum();
+    assert.equal(total.item(), 8);
+    assert.equal(live(), before + 2);
+  }
+  assert.equal(live(), before);
+});
+
 test('scope disposes intermediates and hands returned tensors to the caller', () => {
   const before = live();
   const { result, list } = torch.scope(() => {
