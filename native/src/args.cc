@@ -184,7 +184,10 @@ at::Scalar Args::scalar(size_t i) const {
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
     // Integral numbers stay integral so that integer tensors keep their dtype (x + 1 on int64).
-    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) <= 9007199254740991.0) return at::Scalar(static_cast<int64_t>(d));
+    // (-0 stays a double: the integer 0 would lose its sign.)
+    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) <= 9007199254740991.0 && !(d == 0 && std::signbit(d))) {
+      return at::Scalar(static_cast<int64_t>(d));
+    }
     return at::Scalar(d);
   }
   if (v.IsBigInt()) return at::Scalar(i64(i));

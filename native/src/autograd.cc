@@ -50,10 +50,11 @@ void registerAutograd(Napi::Env env, Napi::Object exports) {
     if (grads.empty()) return 0.0;
     double maxNorm = a.f64(1);
     double normType = a.f64(2);
+    // Each norm in its gradient's dtype (as PyTorch), combined in float64 so mixed dtypes can meet.
     std::vector<at::Tensor> norms;
     norms.reserve(grads.size());
-    for (auto& g : grads) norms.push_back(at::linalg_vector_norm(g, normType, c10::nullopt, false, at::kFloat));
-    at::Tensor total = at::linalg_vector_norm(at::stack(norms), normType, c10::nullopt, false, at::kFloat);
+    for (auto& g : grads) norms.push_back(at::linalg_vector_norm(g, normType).to(at::kDouble));
+    at::Tensor total = at::linalg_vector_norm(at::stack(norms), normType);
     double totalNorm = total.item<double>();
     if (!std::isfinite(totalNorm) && a.boolean(3)) {
       TORCH_CHECK(false, "the total norm of the gradients is ", totalNorm, ": a NaN or Inf reached the gradients");

@@ -49,9 +49,9 @@ void registerMathOps(Napi::Env env, Napi::Object exports) {
 
   // add/sub take alpha like torch.add: a + alpha * b
   def(env, exports, "add", [](Args& a) { return at::add(a.tensor(0), a.tensor(1), a.isAbsent(2) ? at::Scalar(1) : a.scalar(2)); });
-  def(env, exports, "addScalar", [](Args& a) { return at::add(a.tensor(0), a.scalar(1)); });
+  def(env, exports, "addScalar", [](Args& a) { return at::add(a.tensor(0), a.scalar(1), a.isAbsent(2) ? at::Scalar(1) : a.scalar(2)); });
   def(env, exports, "sub", [](Args& a) { return at::sub(a.tensor(0), a.tensor(1), a.isAbsent(2) ? at::Scalar(1) : a.scalar(2)); });
-  def(env, exports, "subScalar", [](Args& a) { return at::sub(a.tensor(0), a.scalar(1)); });
+  def(env, exports, "subScalar", [](Args& a) { return at::sub(a.tensor(0), a.scalar(1), a.isAbsent(2) ? at::Scalar(1) : a.scalar(2)); });
   def(env, exports, "rsubScalar", [](Args& a) { return at::rsub(a.tensor(0), a.scalar(1)); });
   BINARY("mul", at::mul);
   BINARY("div", at::div);
@@ -111,7 +111,7 @@ void registerMathOps(Napi::Env env, Napi::Object exports) {
 
   // In-place updates: return nothing; the TS side returns the same Tensor object.
   def(env, exports, "add_", [](Args& a) { a.tensor(0).add_(a.tensor(1), a.isAbsent(2) ? at::Scalar(1) : a.scalar(2)); });
-  def(env, exports, "addScalar_", [](Args& a) { a.tensor(0).add_(a.scalar(1)); });
+  def(env, exports, "addScalar_", [](Args& a) { a.tensor(0).add_(a.scalar(1), a.isAbsent(2) ? at::Scalar(1) : a.scalar(2)); });
   def(env, exports, "sub_", [](Args& a) { a.tensor(0).sub_(a.tensor(1), a.isAbsent(2) ? at::Scalar(1) : a.scalar(2)); });
   def(env, exports, "mul_", [](Args& a) { a.tensor(0).mul_(a.tensor(1)); });
   def(env, exports, "mulScalar_", [](Args& a) { a.tensor(0).mul_(a.scalar(1)); });

@@ -134,10 +134,11 @@ export function ones(shape: readonly number[], options: TensorOptions = {}): Ten
 export function full(shape: readonly number[], value: ScalarLike, options: TensorOptions = {}): Tensor {
   return creation('full', shape, options, checkShape(shape, 'full'), value);
 }
-/** Values start, start+step, ... below end. arange(end) starts at 0. Default dtype int64 (as torch). */
+/** Values start, start+step, ... below end. arange(end) starts at 0. Default dtype as torch: int64 when every argument is an integer, else float32. */
 export function arange(startOrEnd: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
   const [start, stop] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
-  return creation('arange', [], { dtype: 'int64', ...options }, start, stop, step);
+  const dtype = [start, stop, step].every(Number.isInteger) ? 'int64' : 'float32';
+  return creation('arange', [], { dtype, ...options }, start, stop, step);
 }
 /** Uniform on [0, 1). */
 export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {

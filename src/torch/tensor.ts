@@ -148,11 +148,11 @@ export class Tensor implements Disposable {
   }
   /** this + alpha * other */
   add(other: Tensor | ScalarLike, alpha?: number): Tensor {
-    return other instanceof Tensor ? wrap(native.add(this.handle, other.handle, alpha)) : wrap(native.addScalar(this.handle, alpha === undefined ? other : Number(other) * alpha));
+    return other instanceof Tensor ? wrap(native.add(this.handle, other.handle, alpha)) : wrap(native.addScalar(this.handle, other, alpha));
   }
   /** this - alpha * other */
   sub(other: Tensor | ScalarLike, alpha?: number): Tensor {
-    return other instanceof Tensor ? wrap(native.sub(this.handle, other.handle, alpha)) : wrap(native.subScalar(this.handle, alpha === undefined ? other : Number(other) * alpha));
+    return other instanceof Tensor ? wrap(native.sub(this.handle, other.handle, alpha)) : wrap(native.subScalar(this.handle, other, alpha));
   }
   /** value - this */
   rsub(value: ScalarLike): Tensor {
@@ -458,7 +458,7 @@ export class Tensor implements Disposable {
 
   add_(other: Tensor | ScalarLike, alpha?: number): this {
     if (other instanceof Tensor) native.add_(this.handle, other.handle, alpha);
-    else native.addScalar_(this.handle, alpha === undefined ? other : Number(other) * alpha);
+    else native.addScalar_(this.handle, other, alpha);
     return this;
   }
   sub_(other: Tensor, alpha?: number): this {
