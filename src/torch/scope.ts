@@ -69,7 +69,7 @@ export function scope<T>(fn: () => T): T {
     throw new TypeError('scope(fn): fn returned a Promise; scopes track synchronous work only. Make fn synchronous and await outside the scope (one scope per step).');
   }
   const survivors = new Set<Disposable>();
-  collect(result, survivors, new Set());
+  if (typeof result === 'object' && result !== null) collect(result, survivors, new Set());
   const parent = scopes[scopes.length - 1];
   for (const t of created) {
     if (t.kept || t.isDisposed) continue;
