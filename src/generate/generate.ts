@@ -1,0 +1,162 @@
+// Batched generation with a KV cache: many sequences (prompts x n) decoded together.
+//
+// Prompts are left-padded to one length and masked, so every row's new token sits in the same
+// column. Each step computes, from the very logits that chose the token, the per-token statistics
+// the scores and rewards need (no second pass): the sampled token's log-probability, the entropy,
+// and the self-certainty term KL(U || p) = logsumexp(z) - mean(z) - log V. They are taken on the
+// raw logits (temperature 1), the distribution the model itself assigns, whatever the sampling
+// temperature. A finished row (EOS or stop string) keeps decoding padding until all are done,
+// but its outputs stop at its end; the EOS token itself is kept and scored.
+
+import * as torch from '../torch/index.ts';
+import type { CausalLM } from '../model/causal-lm.ts';
+import { KVCache } from '../model/kv-cache.ts';
+import { checkSamplingOptions, chooseTokens, type SamplingOptions } from './sampling.ts';
+
+/** What generation needs of a tokenizer: turning ids back into text. */
+export interface Detokenizer {
+  decode(ids: number[], options?: { skipSpecialTokens?: boolean }): string;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  /** sequences per prompt (default 1) */
+  n?: number;
+  /** ids that end a sequence (default: the model config's eos ids) */
+  eosTokenIds?: number[];
+  /** strings that end a sequence; the text is cut before them (needs `tokenizer`) */
+  stop?: string[];
+  /** seeds the sampling; the same seed gives the same sequences */
+  seed?: number;
+  tokenizer?: Detokenizer;
+  /** called after each step for each sequence that produced a token */
+  onToken?: (event: { sequence: number; prompt: number; tokenId: number; textDelta: string | undefined }) => void;
+}
+
+export interface TokenStats {
+  /** log p(token) under the raw distribution */
+  logprob: number;
+  entropy: number;
+  /** KL(U || p) = logsumexp - mean - log V */
+  selfCertainty: number;
+}
+
+export interface GeneratedSequence {
+  /** index of the prompt this sequence continues */
+  prompt: number;
+  tokenIds: number[];
+  /** decoded with special tokens skipped (when a tokenizer is given); cut before a stop string */
+  text: string | undefined;
+  finishReason: 'stop' | 'length';
+  /** per generated token, aligned with tokenIds */
+  logprobs: number[];
+  entropies: number[];
+  selfCertainties: number[];
+}
+
+interface RowState {
+  done: boolean;
+  tokens: number[];
+  stats: TokenStats[];
+  text: string;
+  finishReason: 'stop' | 'length';
+}
+
+/** Samples `n` continuations of each prompt (token ids), all decoded in one batch. */
+export async function generate(model: CausalLM, prompts: number[][], options: GenerateOptions): Promise<GeneratedSequence[]> {
+  const sampling = checkSamplingOptions(options);
+  const n = options.n ?? 1;
+  if (!(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 1)) throw new RangeError(`maxNewTokens must be an integer >= 1, got ${options.maxNewTokens}`);
+  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`n must be an integer >= 1, got ${n}`);
+  if (prompts.length === 0 || prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
+  if (options.stop?.length && !options.tokenizer) throw new Error('generate: stop strings need a tokenizer to decode with');
+  const vocab = model.config.vocabSize;
+  for (const [i, p] of prompts.entries()) {
+    const bad = p.find((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+    if (bad !== undefined) throw new RangeError(`generate: prompt ${i} has token id ${bad}, outside the vocabulary [0, ${vocab})`);
+  }
+  const eos = new Set(options.eosTokenIds ?? model.config.eosTokenIds);
+  const padId = model.config.padTokenId ?? [...eos][0] ?? 0;
+  const rows = prompts.flatMap((p, i) => Array.from({ length: n }, () => ({ prompt: i, ids: p })));
+  const batch = rows.length;
+  const promptLength = Math.max(...prompts.map((p) => p.length));
+  const generator = new torch.Generator(options.seed ?? Math.floor(Math.random() * 2 ** 31));
+  const cache = new KVCache(model.config, { batchSize: batch, maxLength: promptLength + options.maxNewTokens, dtype: model.dtype, device: model.device });
+  const states: RowState[] = rows.map(() => ({ done: false, tokens: [], stats: [], text: '', finishReason: 'length' }));
+  const logV = Math.log(vocab);
+
+  // Left padding: [B, P] ids and mask, grown by one column per step.
+  const padded = rows.map((r) => [...Array<number>(promptLength - r.ids.length).fill(padId), ...r.ids]);
+  let mask = torch.tensor(rows.map((r) => [...Array<number>(promptLength - r.ids.length).fill(0), ...r.ids.map(() => 1)]), { dtype: 'int64', device: model.device }).keep();
+  let input = torch.tensor(padded, { dtype: 'int64', device: model.device }).keep();
+  try {
+    for (let step = 0; step < options.maxNewTokens; step++) {
+      const { chosen, stats } = torch.noGrad(() =>
+        torch.scope(() => {
+          const logits = model.forward(input, { attentionMask: mask, cache }).select(1, -1).float(); // [B, V]
+          const tokens = chooseTokens(logits, sampling, generator); // [B]
+          const lse = logits.logsumexp(-1); // [B]
+          const entropy = lse.sub(logits.softmax(-1).mul(logits).sum(-1));
+          const logprob = logits.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).sub(lse);
+          const certainty = lse.sub(logits.mean(-1)).sub(logV);
+          return { chosen: Array.from(tokens.toArray() as BigInt64Array, Number), stats: torch.stack([logprob, entropy, certainty]).toFloat64Array() };
+        }),
+      );
+      chosen.forEach((tokenId, b) => {
+        const state = states[b]!;
+        if (state.done) return;
+        state.tokens.push(tokenId);
+        state.stats.push({ logprob: stats[b]!, entropy: stats[batch + b]!, selfCertainty: stats[2 * batch + b]! });
+        let textDelta: string | undefined;
+        if (options.tokenizer && (options.stop?.length || options.onToken)) {
+          const text = options.tokenizer.decode(state.tokens, { skipSpecialTokens: true });
+          const stopAt = firstStop(text, options.stop ?? []);
+          const visible = stopAt === -1 ? text : text.slice(0, stopAt);
+          textDelta = visible.startsWith(state.text) ? visible.slice(state.text.length) : visible;
+          state.text = visible;
+          if (stopAt !== -1) {
+            state.done = true;
+            state.finishReason = 'stop';
+          }
+        }
+        if (eos.has(tokenId)) {
+          state.done = true;
+          state.finishReason = 'stop';
+        }
+        options.onToken?.({ sequence: b, prompt: rows[b]!.prompt, tokenId, textDelta });
+      });
+      if (states.every((s) => s.done) || step === options.maxNewTokens - 1) break;
+      // Next input: the chosen tokens (padding for finished rows, which no one reads).
+      const next = torch.tensor(chosen.map((id, b) => [states[b]!.done ? padId : id]), { dtype: 'int64', device: model.device }).keep();
+      const grown = torch.scope(() => torch.cat([mask, torch.onesLike(next)], 1)).keep();
+      input.dispose();
+      mask.dispose();
+      input = next;
+      mask = grown;
+      await new Promise(setImmediate); // let the event loop breathe between steps
+    }
+  } finally {
+    input.dispose();
+    mask.dispose();
+    cache.dispose();
+  }
+  return states.map((s, b) => ({
+    prompt: rows[b]!.prompt,
+    tokenIds: s.tokens,
+    text: options.tokenizer ? (options.stop?.length || options.onToken ? s.text : options.tokenizer.decode(s.tokens, { skipSpecialTokens: true })) : undefined,
+    finishReason: s.finishReason,
+    logprobs: s.stats.map((t) => t.logprob),
+    entropies: s.stats.map((t) => t.entropy),
+    selfCertainties: s.stats.map((t) => t.selfCertainty),
+  }));
+}
+
+function firstStop(text: string, stops: readonly string[]): number {
+  let first = -1;
+  for (const stop of stops) {
+    if (stop === '') continue;
+    const at = text.indexOf(stop);
+    if (at !== -1 && (first === -1 || at < first)) first = at;
+  }
+  return first;
+}

@@ -1,0 +1,59 @@
+// Next-token choice from logits [B, V]: greedy, or sampling after Hugging Face's warpers in
+// generate()'s order: temperature, top-k, top-p (nucleus), min-p.
+
+import * as torch from '../torch/index.ts';
+
+export interface SamplingOptions {
+  /** 0 means greedy; default 1 */
+  temperature?: number;
+  /** keep the k most likely tokens (0 = off) */
+  topK?: number;
+  /** keep the smallest set of tokens whose probability reaches p (1 = off) */
+  topP?: number;
+  /** drop tokens less likely than minP x the most likely one (0 = off) */
+  minP?: number;
+}
+
+export function checkSamplingOptions(options: SamplingOptions): Required<SamplingOptions> {
+  const resolved = { temperature: options.temperature ?? 1, topK: options.topK ?? 0, topP: options.topP ?? 1, minP: options.minP ?? 0 };
+  if (!(resolved.temperature >= 0 && Number.isFinite(resolved.temperature))) throw new RangeError(`temperature must be a finite number >= 0, got ${resolved.temperature}`);
+  if (!(Number.isInteger(resolved.topK) && resolved.topK >= 0)) throw new RangeError(`topK must be an integer >= 0, got ${resolved.topK}`);
+  if (!(resolved.topP > 0 && resolved.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${resolved.topP}`);
+  if (!(resolved.minP >= 0 && resolved.minP < 1)) throw new RangeError(`minP must be in [0, 1), got ${resolved.minP}`);
+  return resolved;
+}
+
+/** logits [B, V] -> the warped logits [B, V] (removed tokens at -inf). */
+export function warpLogits(logits: torch.Tensor, options: Required<SamplingOptions>): torch.Tensor {
+  return torch.scope(() => {
+    let x = options.temperature === 1 ? logits.float() : logits.float().div(options.temperature);
+    const vocab = x.size(-1);
+    if (options.topK > 0 && options.topK < vocab) {
+      const kth = x.topk(options.topK, { dim: -1 }).values.narrow(-1, options.topK - 1, 1); // [B, 1]
+      x = x.maskedFill(x.lt(kth), -Infinity);
+    }
+    if (options.topP < 1) {
+      const { values, indices } = x.sort(-1, true); // descending
+      const probs = values.softmax(-1);
+      // Drop a token when the tokens before it already reach topP; the most likely one always stays.
+      const before = probs.cumsum(-1).sub(probs);
+      const dropSorted = before.ge(options.topP);
+      const drop = dropSorted.scatter(-1, indices, dropSorted);
+      x = x.maskedFill(drop, -Infinity);
+    }
+    if (options.minP > 0) {
+      const probs = x.softmax(-1);
+      const threshold = probs.amax(-1, true).mul(options.minP); // [B, 1]
+      x = x.maskedFill(probs.lt(threshold), -Infinity);
+    }
+    return x;
+  });
+}
+
+/** One token id per row of logits [B, V] -> [B] int64. */
+export function chooseTokens(logits: torch.Tensor, options: Required<SamplingOptions>, generator: torch.Generator): torch.Tensor {
+  return torch.scope(() => {
+    if (options.temperature === 0) return logits.argmax(-1);
+    return warpLogits(logits, options).softmax(-1).multinomial(1, { generator }).squeeze(-1);
+  });
+}
