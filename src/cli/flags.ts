@@ -1,0 +1,79 @@
+// Command-line flags defined once: name, type, default, bounds and help. The same spec registers
+// the flag with commander, parses its text, and validates it with a message that names the flag.
+
+import { Option, type Command } from 'commander';
+
+export type FlagSpec =
+  | { type: 'string'; help: string; default?: string; required?: boolean; choices?: readonly string[] }
+  | { type: 'int'; help: string; default?: number; min?: number; max?: number }
+  | { type: 'number'; help: string; default?: number; min?: number; max?: number; exclusiveMin?: boolean }
+  | { type: 'boolean'; help: string; default?: boolean };
+
+export type FlagSpecs = Record<string, FlagSpec>;
+
+/** The TypeScript type of the values a spec parses to. */
+export type FlagValues<S extends FlagSpecs> = {
+  [K in keyof S]: S[K] extends { type: 'boolean' } ? boolean : S[K] extends { type: 'string' } ? (S[K] extends { default: string } | { required: true } ? string : string | undefined) : S[K] extends { default: number } ? number : number | undefined;
+};
+
+/** camelCase name -> --kebab-case flag */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function parseNumber(key: string, spec: Extract<FlagSpec, { type: 'int' | 'number' }>, text: string): number {
+  const value = Number(text);
+  const flag = flagName(key);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new Error(`${flag} expects a number, got "${text}"`);
+  if (spec.type === 'int' && !Number.isInteger(value)) throw new Error(`${flag} expects an integer, got "${text}"`);
+  if (spec.min !== undefined && (value < spec.min || ('exclusiveMin' in spec && spec.exclusiveMin && value === spec.min))) {
+    throw new Error(`${flag} must be ${'exclusiveMin' in spec && spec.exclusiveMin ? '>' : '>='} ${spec.min}, got ${text}`);
+  }
+  if (spec.max !== undefined && value > spec.max) throw new Error(`${flag} must be <= ${spec.max}, got ${text}`);
+  return value;
+}
+
+/** Adds every flag of `specs` to a commander command. */
+export function addFlags(command: Command, specs: FlagSpecs): Command {
+  for (const [key, spec] of Object.entries(specs)) {
+    const flag = flagName(key);
+    if (spec.type === 'boolean') {
+      command.addOption(new Option(flag, spec.help));
+      continue;
+    }
+    const placeholder = spec.type === 'string' ? '<text>' : spec.type === 'int' ? '<n>' : '<x>';
+    const option = new Option(`${flag} ${placeholder}`, spec.help);
+    if (spec.default !== undefined) option.default(spec.default);
+    if (spec.type === 'string' && spec.choices) option.choices([...spec.choices]);
+    if (spec.type === 'string' && spec.required) option.makeOptionMandatory();
+    if (spec.type !== 'string') option.argParser((text: string) => parseNumber(key, spec, text));
+    command.addOption(option);
+  }
+  return command;
+}
+
+/** Validates values that did not come through commander (a config file, a test) against the specs. */
+export function checkFlagValues<S extends FlagSpecs>(specs: S, values: Record<string, unknown>): FlagValues<S> {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    const value = values[key] ?? spec.default;
+    const flag = flagName(key);
+    if (value === undefined) {
+      if (spec.type === 'string' && spec.required) throw new Error(`${flag} is required`);
+      if (spec.type === 'boolean') out[key] = false;
+      continue;
+    }
+    if (spec.type === 'boolean') {
+      if (typeof value !== 'boolean') throw new Error(`${flag} expects true or false, got ${JSON.stringify(value)}`);
+    } else if (spec.type === 'string') {
+      if (typeof value !== 'string') throw new Error(`${flag} expects text, got ${JSON.stringify(value)}`);
+      if (spec.choices && !spec.choices.includes(value)) throw new Error(`${flag} must be one of ${spec.choices.join(', ')}, got "${value}"`);
+    } else {
+      parseNumber(key, spec, String(value));
+    }
+    out[key] = value;
+  }
+  const unknown = Object.keys(values).filter((k) => !(k in specs) && values[k] !== undefined);
+  if (unknown.length > 0) throw new Error(`unknown option${unknown.length > 1 ? 's' : ''}: ${unknown.map(flagName).join(', ')}`);
+  return out as FlagValues<S>;
+}

@@ -1,0 +1,28 @@
+// The `intuitor` command: one file per subcommand; this one wires them to commander.
+
+import { Command, CommanderError } from 'commander';
+import { addFlags } from './flags.ts';
+import { generateFlags, resolveGenerateConfig, runGenerate } from './generate.ts';
+
+export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): Command {
+  const program = new Command('intuitor')
+    .description('Self-certainty best-of-N and Intuitor (RLIF) training for Hugging Face causal language models')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  addFlags(program.command('generate').description('sample continuations of a prompt, streaming the text').exitOverride(), generateFlags).action(async (options) => {
+    await runGenerate(resolveGenerateConfig(options), io);
+  });
+  return program;
+}
+
+/** Runs the command line; returns the exit code. */
+export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode; // commander has printed its message
+    io.stderr.write(`intuitor: error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,77 @@
+// Generation behaviour around the edges: EOS, stop strings, streaming, seeds, n, bad input, leaks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import * as torch from '../../src/torch/index.ts';
+import { loadModel } from '../../src/model/load.ts';
+import { generate } from '../../src/generate/generate.ts';
+import { Tokenizer } from '../../src/tokenizer/index.ts';
+
+const dir = fileURLToPath(new URL('../../../shared/fixtures/llama-tiny', import.meta.url));
+const model = loadModel(dir);
+const tokenizer = await Tokenizer.fromDir(dir);
+const prompt = tokenizer.encode('The quick brown fox');
+
+test('an EOS id ends the sequence after that token, which is kept and scored', async () => {
+  const [free] = await generate(model, [prompt], { maxNewTokens: 5, temperature: 0, eosTokenIds: [] });
+  const eos = free!.tokenIds[2]!;
+  const [stopped] = await generate(model, [prompt], { maxNewTokens: 5, temperature: 0, eosTokenIds: [eos] });
+  const firstEos = free!.tokenIds.indexOf(eos);
+  assert.deepEqual(stopped!.tokenIds, free!.tokenIds.slice(0, firstEos + 1));
+  assert.equal(stopped!.finishReason, 'stop');
+  assert.equal(stopped!.selfCertainties.length, stopped!.tokenIds.length);
+});
+
+test('a stop string cuts the text before it; streamed deltas add up to the final text', async () => {
+  const [full] = await generate(model, [prompt], { maxNewTokens: 12, temperature: 0, eosTokenIds: [], tokenizer });
+  const text = full!.text!;
+  assert.ok(text.length > 8, `enough text to cut: ${JSON.stringify(text)}`);
+  const stop = text.slice(5, 8);
+  let streamed = '';
+  const [cut] = await generate(model, [prompt], {
+    maxNewTokens: 12,
+    temperature: 0,
+    eosTokenIds: [],
+    tokenizer,
+    stop: [stop],
+    onToken: ({ textDelta }) => (streamed += textDelta ?? ''),
+  });
+  assert.equal(cut!.text, text.slice(0, text.indexOf(stop)));
+  assert.equal(cut!.finishReason, 'stop');
+  assert.equal(streamed, cut!.text);
+  assert.ok(cut!.tokenIds.length < 12);
+});
+
+test('n samples per prompt: reproducible from a seed, rows tagged with their prompt', async () => {
+  const options = { maxNewTokens: 6, temperature: 1, n: 3, eosTokenIds: [], seed: 42 };
+  const a = await generate(model, [prompt, tokenizer.encode('Hi')], options);
+  const b = await generate(model, [prompt, tokenizer.encode('Hi')], options);
+  const c = await generate(model, [prompt, tokenizer.encode('Hi')], { ...options, seed: 43 });
+  assert.deepEqual(a.map((s) => s.prompt), [0, 0, 0, 1, 1, 1]);
+  assert.deepEqual(a.map((s) => s.tokenIds), b.map((s) => s.tokenIds));
+  assert.notDeepEqual(a.map((s) => s.tokenIds), c.map((s) => s.tokenIds));
+  assert.ok(new Set(a.slice(0, 3).map((s) => s.tokenIds.join())).size > 1, 'samples of one prompt differ');
+});
+
+test('per-token statistics are consistent: logprob <= 0, 0 < entropy <= log V, certainty >= 0', async () => {
+  const [s] = await generate(model, [prompt], { maxNewTokens: 8, temperature: 1, seed: 3, eosTokenIds: [] });
+  const logV = Math.log(model.config.vocabSize);
+  s!.logprobs.forEach((v) => assert.ok(v <= 0));
+  s!.entropies.forEach((v) => assert.ok(v > 0 && v <= logV + 1e-6));
+  // KL(U || p) >= 0, and log V - entropy <= ... both measure distance from uniform
+  s!.selfCertainties.forEach((v) => assert.ok(v >= -1e-6));
+});
+
+test('bad requests are refused with the reason', async () => {
+  await assert.rejects(generate(model, [[]], { maxNewTokens: 1 }), /every prompt needs at least one token/);
+  await assert.rejects(generate(model, [[5, 128256]], { maxNewTokens: 1 }), /prompt 0 has token id 128256, outside the vocabulary \[0, 128256\)/);
+  await assert.rejects(generate(model, [prompt], { maxNewTokens: 0 }), /maxNewTokens must be an integer >= 1, got 0/);
+  await assert.rejects(generate(model, [prompt], { maxNewTokens: 2, stop: ['x'] }), /stop strings need a tokenizer/);
+  await assert.rejects(generate(model, [prompt], { maxNewTokens: 2, topP: 2 }), /topP must be in \(0, 1\], got 2/);
+});
+
+test('generation leaves no tensors behind', async () => {
+  const before = torch.memoryStats().liveTensors;
+  await generate(model, [prompt, prompt.slice(0, 2)], { maxNewTokens: 7, n: 2, temperature: 0.8, topK: 20, topP: 0.9, minP: 0.05, seed: 1, tokenizer, stop: ['zzz'] });
+  assert.equal(torch.memoryStats().liveTensors, before);
+});
