@@ -10,6 +10,7 @@
         "src/ops-shape.cc",
         "src/nn.cc",
         "src/autograd.cc",
+        "src/certainty.cc",
         "src/runtime.cc"
       ],
       "include_dirs": [

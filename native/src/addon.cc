@@ -11,6 +11,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerNn(env, exports);
   registerAutograd(env, exports);
   registerRuntime(env, exports);
+  registerCertainty(env, exports);
   return exports;
 }
 

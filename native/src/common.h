@@ -122,5 +122,6 @@ void registerShapeOps(Napi::Env env, Napi::Object exports);
 void registerNn(Napi::Env env, Napi::Object exports);
 void registerAutograd(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
+void registerCertainty(Napi::Env env, Napi::Object exports);
 
 }  // namespace intuitor

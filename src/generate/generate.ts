@@ -11,6 +11,7 @@
 import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { KVCache } from '../model/kv-cache.ts';
+import { tokenStatistics } from '../certainty/token-statistics.ts';
 import { checkSamplingOptions, chooseTokens, type SamplingOptions } from './sampling.ts';
 
 /** What generation needs of a tokenizer: turning ids back into text. */
@@ -83,7 +84,6 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
   const generator = new torch.Generator(options.seed ?? Math.floor(Math.random() * 2 ** 31));
   const cache = new KVCache(model.config, { batchSize: batch, maxLength: promptLength + options.maxNewTokens, dtype: model.dtype, device: model.device });
   const states: RowState[] = rows.map(() => ({ done: false, tokens: [], stats: [], text: '', finishReason: 'length' }));
-  const logV = Math.log(vocab);
 
   // Left padding: [B, P] ids and mask, grown by one column per step.
   const padded = rows.map((r) => [...Array<number>(promptLength - r.ids.length).fill(padId), ...r.ids]);
@@ -95,11 +95,8 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
         torch.scope(() => {
           const logits = model.forward(input, { attentionMask: mask, cache }).select(1, -1).float(); // [B, V]
           const tokens = chooseTokens(logits, sampling, generator); // [B]
-          const lse = logits.logsumexp(-1); // [B]
-          const entropy = lse.sub(logits.softmax(-1).mul(logits).sum(-1));
-          const logprob = logits.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).sub(lse);
-          const certainty = lse.sub(logits.mean(-1)).sub(logV);
-          return { chosen: Array.from(tokens.toArray() as BigInt64Array, Number), stats: torch.stack([logprob, entropy, certainty]).toFloat64Array() };
+          const { logprob, entropy, selfCertainty } = tokenStatistics(logits, { targets: tokens });
+          return { chosen: Array.from(tokens.toArray() as BigInt64Array, Number), stats: torch.stack([logprob!, entropy!, selfCertainty]).toFloat64Array() };
         }),
       );
       chosen.forEach((tokenId, b) => {

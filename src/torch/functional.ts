@@ -81,3 +81,16 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
 export function hasFusedAttention(): boolean {
   return native.hasFusedAttention();
 }
+
+/**
+ * Fused statistics of the next-token distribution softmax(z / temperature) of each row, computed in
+ * row chunks (extra memory O(chunk x V)): input is logits [N, V], or hidden states [N, d] with
+ * lmHead [V, d]. Returns [N, 5] float32 columns: logsumexp, mean logit, entropy, sum p^2, and the
+ * log-probability of targets [N] (NaN where not asked for: entropy and sum p^2 unless `all`).
+ */
+export function nextTokenStatistics(
+  input: Tensor,
+  options: { lmHead?: Tensor; targets?: Tensor; temperature?: number; chunkRows: number; all: boolean },
+): Tensor {
+  return wrap(native.tokenStatistics(input.handle, options.lmHead?.handle, options.targets?.handle, options.temperature ?? 1, options.chunkRows, options.all));
+}
