@@ -1,5 +1,6 @@
 // The decoder of Qwen2/Qwen2.5, Qwen3, Llama and Mistral, computed as Hugging Face transformers
-// computes it (eager attention), so that logits match the reference to float rounding:
+// computes it, so that logits match the reference to float rounding (attention goes through
+// scaled-dot-product attention, which equals transformers' eager path in float32):
 //
 //   h = embed(ids)
 //   per layer: h += o_proj(attention(rope(q), rope(k), v))  on rmsNorm(h)
