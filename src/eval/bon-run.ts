@@ -1,0 +1,136 @@
+// Best-of-N sampling over a dataset (Kang et al. 2025): for each question, sample N responses,
+// score each by the statistics generation already computed from the logits that chose its tokens
+// (mean self-certainty, mean log-probability, mean entropy), extract its answer, and select one by
+// the chosen rule. Each item is appended to a JSONL results file as soon as it is done; a rerun
+// with the same settings skips the items already there. Item i samples with seed + i, so a resumed
+// run writes what an uninterrupted one would.
+
+import { createHash } from 'node:crypto';
+import type { CausalLM } from '../model/causal-lm.ts';
+import type { Tokenizer } from '../tokenizer/index.ts';
+import { generate } from '../generate/generate.ts';
+import type { SamplingOptions } from '../generate/sampling.ts';
+import { answersEquivalent, extractAnswer, selectBestOfN, type SelectionRule } from '../select/index.ts';
+import type { QaItem } from '../data/qa.ts';
+import { Progress } from '../report/progress.ts';
+import { appendResult, readResults } from './results-file.ts';
+
+export interface BonSettings extends Required<SamplingOptions> {
+  n: number;
+  maxNewTokens: number;
+  seed: number;
+  /** format the question with the tokenizer's chat template */
+  chat: boolean;
+  systemPrompt: string | undefined;
+  /** appended to the question (e.g. the request to box the final answer) */
+  instruction: string;
+}
+
+export interface BonResponse {
+  text: string;
+  answer: string | undefined;
+  tokens: number;
+  finishReason: 'stop' | 'length';
+  selfCertainty: number;
+  meanLogprob: number;
+  meanEntropy: number;
+}
+
+export interface BonRecord {
+  index: number;
+  question: string;
+  label: string | undefined;
+  responses: BonResponse[];
+  selected: { index: number; answer: string | undefined; method: string; p: number | undefined };
+  /** whether the selected answer equals the label (when there is one) */
+  correct: boolean | undefined;
+  /** fingerprint of the model folder and settings the record was made with */
+  settings: string;
+}
+
+export function settingsFingerprint(modelDir: string, settings: BonSettings, rule: SelectionRule): string {
+  return createHash('sha256').update(JSON.stringify({ modelDir, ...settings, rule })).digest('hex').slice(0, 16);
+}
+
+/** The prompt's token ids for a question. */
+export function promptIds(tokenizer: Tokenizer, question: string, settings: Pick<BonSettings, 'chat' | 'systemPrompt' | 'instruction'>): number[] {
+  const content = settings.instruction ? `${question}\n${settings.instruction}` : question;
+  if (!settings.chat) return tokenizer.encode(content);
+  return tokenizer.applyChatTemplate([{ role: 'user', content }], {
+    addGenerationPrompt: true,
+    ...(settings.systemPrompt !== undefined ? { systemPrompt: settings.systemPrompt } : {}),
+  });
+}
+
+const mean = (values: readonly number[]) => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
+
+export interface RunBestOfNOptions {
+  model: CausalLM;
+  modelDir: string;
+  tokenizer: Tokenizer;
+  items: readonly QaItem[];
+  settings: BonSettings;
+  rule: SelectionRule;
+  resultsPath: string;
+  progress?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** Runs (or resumes) best-of-N over the items; returns every record, old and new, in item order. */
+export async function runBestOfN(options: RunBestOfNOptions): Promise<BonRecord[]> {
+  const { model, tokenizer, items, settings, rule, resultsPath } = options;
+  const fingerprint = settingsFingerprint(options.modelDir, settings, rule);
+  const previous = readResults<BonRecord>(resultsPath);
+  const foreign = previous.find((r) => r.settings !== fingerprint);
+  if (foreign) {
+    throw new Error(`${resultsPath} holds results made with another model or other settings (item ${foreign.index}); write to another --out file, or delete it to start over`);
+  }
+  const done = new Map(previous.map((r) => [r.index, r]));
+  const todo = items.filter((item) => !done.has(item.index));
+  const eosTokenIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];
+  const progress = new Progress({ label: 'best-of-n', total: items.length, unit: 'items', ...(options.progress ? { stream: options.progress as never } : {}) });
+  let correct = previous.filter((r) => r.correct).length;
+  let labelled = previous.filter((r) => r.correct !== undefined).length;
+  progress.tick(done.size);
+  for (const item of todo) {
+    const sequences = await generate(model, [promptIds(tokenizer, item.question, settings)], {
+      maxNewTokens: settings.maxNewTokens,
+      n: settings.n,
+      temperature: settings.temperature,
+      topP: settings.topP,
+      topK: settings.topK,
+      minP: settings.minP,
+      seed: settings.seed + item.index,
+      eosTokenIds,
+      tokenizer,
+    });
+    const responses: BonResponse[] = sequences.map((s) => ({
+      text: s.text ?? '',
+      answer: extractAnswer(s.text ?? ''),
+      tokens: s.tokenIds.length,
+      finishReason: s.finishReason,
+      selfCertainty: mean(s.selfCertainties),
+      meanLogprob: mean(s.logprobs),
+      meanEntropy: mean(s.entropies),
+    }));
+    const selection = selectBestOfN(responses, rule);
+    const isCorrect = item.label === undefined ? undefined : selection.answer !== undefined && answersEquivalent(selection.answer, item.label);
+    const record: BonRecord = {
+      index: item.index,
+      question: item.question,
+      label: item.label,
+      responses,
+      selected: { index: selection.index, answer: selection.answer, method: selection.method, p: selection.p },
+      correct: isCorrect,
+      settings: fingerprint,
+    };
+    appendResult(resultsPath, record);
+    done.set(item.index, record);
+    if (isCorrect !== undefined) {
+      labelled += 1;
+      if (isCorrect) correct += 1;
+    }
+    progress.tick(1, labelled > 0 ? `accuracy ${((100 * correct) / labelled).toFixed(1)}%` : undefined);
+  }
+  progress.finish();
+  return items.map((item) => done.get(item.index)!);
+}
