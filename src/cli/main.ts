@@ -3,6 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { addFlags } from './flags.ts';
 import { generateFlags, resolveGenerateConfig, runGenerate } from './generate.ts';
+import { bonFlags, resolveBonConfig, runBon } from './bon.ts';
+import { evalFlags, resolveEvalConfig, runEval } from './eval.ts';
 
 export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): Command {
   const program = new Command('intuitor')
@@ -11,6 +13,12 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   addFlags(program.command('generate').description('sample continuations of a prompt, streaming the text').exitOverride(), generateFlags).action(async (options) => {
     await runGenerate(resolveGenerateConfig(options), io);
+  });
+  addFlags(program.command('bon').description('best-of-N over a dataset, selected by self-certainty; resumable JSONL results').exitOverride(), bonFlags).action(async (options) => {
+    await runBon(resolveBonConfig(options), io);
+  });
+  addFlags(program.command('eval').description('accuracy vs N per selection rule, and calibration, from bon results').exitOverride(), evalFlags).action(async (options) => {
+    await runEval(resolveEvalConfig(options), io);
   });
   return program;
 }

@@ -90,7 +90,7 @@ export async function runBestOfN(options: RunBestOfNOptions): Promise<BonRecord[
   const progress = new Progress({ label: 'best-of-n', total: items.length, unit: 'items', ...(options.progress ? { stream: options.progress as never } : {}) });
   let correct = previous.filter((r) => r.correct).length;
   let labelled = previous.filter((r) => r.correct !== undefined).length;
-  progress.tick(done.size);
+  progress.resume(done.size);
   for (const item of todo) {
     const sequences = await generate(model, [promptIds(tokenizer, item.question, settings)], {
       maxNewTokens: settings.maxNewTokens,

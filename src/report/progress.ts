@@ -28,6 +28,8 @@ export class Progress {
   readonly #options: Required<Omit<ProgressOptions, 'stream'>> & { stream: ProgressOptions['stream'] };
   readonly #started: number;
   #done = 0;
+  /** units done before this run (resumed work): counted in the total, not in the rate */
+  #resumed = 0;
   #lastLog = -Infinity;
   #note = '';
 
@@ -38,6 +40,12 @@ export class Progress {
 
   get done(): number {
     return this.#done;
+  }
+
+  /** Counts units finished by an earlier run (a resumed job): they do not enter the rate or ETA. */
+  resume(count: number): void {
+    this.#done += count;
+    this.#resumed += count;
   }
 
   /** Marks `count` more units done; `note` is shown after the counts (e.g. the running accuracy). */
@@ -56,10 +64,10 @@ export class Progress {
   line(): string {
     const { label, total, unit } = this.#options;
     const elapsed = (this.#options.now() - this.#started) / 1000;
-    const rate = this.#done / Math.max(elapsed, 1e-9);
+    const rate = (this.#done - this.#resumed) / Math.max(elapsed, 1e-9);
     const eta = this.#done >= total ? 0 : (total - this.#done) / rate;
     const percent = total > 0 ? Math.floor((100 * this.#done) / total) : 100;
-    const timing = this.#done >= total ? `in ${formatDuration(elapsed)}` : `ETA ${this.#done === 0 ? '?' : formatDuration(eta)}`;
+    const timing = this.#done >= total ? `in ${formatDuration(elapsed)}` : `ETA ${this.#done === this.#resumed ? '?' : formatDuration(eta)}`;
     return `${label} ${this.#done}/${total} (${percent}%) ${rate.toFixed(rate < 10 ? 2 : 1)} ${unit}/s ${timing}${this.#note ? `  ${this.#note}` : ''}`;
   }
 

@@ -1,0 +1,82 @@
+// `intuitor bon`: best-of-N over a dataset: sample N responses per question, score them by
+// self-certainty, select one per item, and append every item to a resumable JSONL results file.
+
+import type { Writable } from 'node:stream';
+import { loadModel } from '../model/load.ts';
+import { Tokenizer } from '../tokenizer/index.ts';
+import { readRows } from '../data/read-rows.ts';
+import { toQaItems } from '../data/qa.ts';
+import { runBestOfN, type BonRecord, type BonSettings } from '../eval/bon-run.ts';
+import { SELECTION_METHODS, type SelectionMethod } from '../select/index.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+
+export const defaultInstruction = 'Please reason step by step, and put your final answer within \\boxed{}.';
+
+export const bonFlags = {
+  model: { type: 'string', required: true, help: 'model folder in Hugging Face layout' },
+  data: { type: 'string', required: true, help: 'dataset: .jsonl or .parquet, GSM8K style {question, answer} or MATH style {problem, solution}' },
+  out: { type: 'string', help: 'results file (JSONL; default: <data name>.bon.jsonl); an existing one is resumed' },
+  n: { type: 'int', default: 16, min: 1, max: 256, help: 'responses sampled per question' },
+  select: { type: 'string', default: 'borda', choices: SELECTION_METHODS, help: 'selection rule' },
+  p: { type: 'number', min: 0, help: "Borda power (default: the paper's heuristic from n: 0.3 up to 16, 1.2 from 32)" },
+  questionField: { type: 'string', help: 'question column (default: question, problem, prompt or input)' },
+  answerField: { type: 'string', help: 'reference column (default: answer, solution, label, target or output)' },
+  limit: { type: 'int', min: 1, help: 'use only the first rows of the dataset' },
+  chat: { type: 'boolean', help: "format questions with the model's chat template (recommended for instruct models)" },
+  system: { type: 'string', help: 'system message (with --chat)' },
+  instruction: { type: 'string', default: defaultInstruction, help: 'appended to each question ("" for none)' },
+  temperature: { type: 'number', default: 0.7, min: 0, help: 'sampling temperature' },
+  topP: { type: 'number', default: 1, min: 0, exclusiveMin: true, max: 1, help: 'nucleus sampling' },
+  topK: { type: 'int', default: 0, min: 0, help: 'top-k sampling (0: off)' },
+  minP: { type: 'number', default: 0, min: 0, max: 0.999, help: 'min-p sampling (0: off)' },
+  maxNewTokens: { type: 'int', default: 512, min: 1, help: 'the most tokens per response' },
+  seed: { type: 'int', default: 0, min: 0, help: 'item i samples with seed + i' },
+  dtype: { type: 'string', default: 'float32', choices: ['float32', 'bfloat16'], help: 'compute dtype' },
+} as const satisfies FlagSpecs;
+
+export type BonConfig = FlagValues<typeof bonFlags> & { out: string };
+
+export function resolveBonConfig(values: Record<string, unknown>): BonConfig {
+  const config = checkFlagValues(bonFlags, values);
+  if (config.system !== undefined && !config.chat) throw new Error('--system needs --chat');
+  if (config.p !== undefined && config.select !== 'borda') throw new Error(`--p is the Borda power; it has no meaning with --select ${config.select}`);
+  const out = config.out ?? `${config.data.replace(/\.(jsonl|ndjson|parquet)$/i, '')}.bon.jsonl`;
+  return { ...config, out };
+}
+
+export async function runBon(config: BonConfig, io: { stderr: Writable }): Promise<BonRecord[]> {
+  const rows = await readRows(config.data);
+  const items = toQaItems(config.limit ? rows.slice(0, config.limit) : rows, { ...(config.questionField ? { questionField: config.questionField } : {}), ...(config.answerField ? { answerField: config.answerField } : {}) }, config.data);
+  const tokenizer = await Tokenizer.fromDir(config.model);
+  const model = loadModel(config.model, { dtype: config.dtype as 'float32' | 'bfloat16' });
+  const settings: BonSettings = {
+    n: config.n,
+    maxNewTokens: config.maxNewTokens,
+    seed: config.seed,
+    temperature: config.temperature,
+    topP: config.topP,
+    topK: config.topK,
+    minP: config.minP,
+    chat: config.chat,
+    systemPrompt: config.system,
+    instruction: config.instruction,
+  };
+  try {
+    const records = await runBestOfN({
+      model,
+      modelDir: config.model,
+      tokenizer,
+      items,
+      settings,
+      rule: { method: config.select as SelectionMethod, ...(config.p !== undefined ? { p: config.p } : {}) },
+      resultsPath: config.out,
+      progress: io.stderr as never,
+    });
+    const labelled = records.filter((r) => r.correct !== undefined);
+    const accuracy = labelled.length ? ` accuracy of --select ${config.select}: ${((100 * labelled.filter((r) => r.correct).length) / labelled.length).toFixed(1)}% on ${labelled.length} labelled items;` : '';
+    io.stderr.write(`[${records.length} items;${accuracy} results in ${config.out}]\n`);
+    return records;
+  } finally {
+    model.dispose();
+  }
+}
