@@ -12,6 +12,7 @@
 
 import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
+import { packPromptCompletions } from '../model/pack.ts';
 import { tokenStatistics } from './token-statistics.ts';
 
 export interface ScoredPair {
@@ -46,9 +47,6 @@ export function scoreResponses(model: CausalLM, pairs: readonly ScoredPair[], op
   const batchSize = options.batchSize ?? 8;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const eos = new Set(options.eosTokenIds ?? model.config.eosTokenIds);
-  pairs.forEach((p, i) => {
-    if (p.prompt.length === 0) throw new Error(`scoreResponses: pair ${i} has an empty prompt; the first response token needs a position to be predicted from`);
-  });
   const scores: ResponseScores[] = [];
   for (let start = 0; start < pairs.length; start += batchSize) {
     scores.push(...scoreBatch(model, pairs.slice(start, start + batchSize), eos, options.certaintyTemperature ?? 1));
@@ -64,20 +62,12 @@ export function truncateAtEos(response: readonly number[], eos: ReadonlySet<numb
 
 function scoreBatch(model: CausalLM, pairs: readonly ScoredPair[], eos: ReadonlySet<number>, temperature: number): ResponseScores[] {
   const responses = pairs.map((p) => truncateAtEos(p.response, eos));
-  const maxResponse = Math.max(1, ...responses.map((r) => r.length));
-  const length = Math.max(...pairs.map((p, b) => p.prompt.length + responses[b]!.length));
-  const padId = model.config.padTokenId ?? 0;
-  // Left-pad every prompt + response to `length`: each response then ends at the last column, and
-  // the rows [length - maxResponse - 1, length - 1) of hidden states predict the last maxResponse tokens.
-  const ids = pairs.map((p, b) => {
-    const sequence = [...p.prompt, ...responses[b]!];
-    return [...Array<number>(length - sequence.length).fill(padId), ...sequence];
-  });
-  const mask = ids.map((row, b) => row.map((_, t) => (t >= length - pairs[b]!.prompt.length - responses[b]!.length ? 1 : 0)));
+  const packed = packPromptCompletions(pairs.map((p, b) => ({ prompt: p.prompt, completion: responses[b]! })), model.config.padTokenId ?? 0);
+  const { length, completionWidth: maxResponse } = packed;
   const table = torch.noGrad(() =>
     torch.scope(() => {
-      const input = torch.tensor(ids, { dtype: 'int64', device: model.device });
-      const hidden = model.forward(input, { attentionMask: torch.tensor(mask, { dtype: 'int64', device: model.device }), output: 'hidden' }); // [B, L, d]
+      const input = torch.tensor(packed.inputIds, { dtype: 'int64', device: model.device });
+      const hidden = model.forward(input, { attentionMask: torch.tensor(packed.attentionMask, { dtype: 'int64', device: model.device }), output: 'hidden' }); // [B, L, d]
       const predicting = hidden.narrow(1, length - maxResponse - 1, maxResponse).reshape(-1, hidden.size(-1)); // [B * R, d]
       const targets = input.narrow(1, length - maxResponse, maxResponse).reshape(-1); // [B * R]
       const stats = tokenStatistics(predicting, { lmHead: model.lmHeadWeight, targets, temperature });
