@@ -1,0 +1,269 @@
+// The Intuitor / GRPO training loop (Zhao et al. 2025, "Learning to Reason without External
+// Rewards"; GRPO: Shao et al. 2024), one step at a time:
+//
+//   1. rollout    G responses per prompt from the current policy (temperature 0.9), with the
+//                 per-token statistics of the logits that chose each token
+//   2. rewards    each reward function reads texts, ids, statistics and labels; Intuitor's is the
+//                 mean self-certainty of the response under the current policy (online), or under
+//                 the frozen initial model (--offline-certainty, the paper's hacking ablation)
+//   3. advantages group-normalised per reward function, weighted and summed
+//   4. update     numIterations x (micro-batches: forward with grad -> clipped surrogate + beta k3 KL
+//                 -> backward), clip the gradient norm, AdamW with cosine schedule and warmup
+//   5. log, and checkpoint every saveSteps steps
+//
+// Simplifications, stated: one process; the reference model is the initial policy, frozen; the
+// log-probs in the loss use logits / temperature (the sampling distribution, as TRL does), while
+// self-certainty is measured on the raw logits unless --certainty-temperature says otherwise.
+
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import * as torch from '../torch/index.ts';
+import type { CausalLM } from '../model/causal-lm.ts';
+import { loadModel } from '../model/load.ts';
+import { packPromptCompletions } from '../model/pack.ts';
+import type { Tokenizer } from '../tokenizer/index.ts';
+import { generate, type GeneratedSequence } from '../generate/generate.ts';
+import { scoreResponses } from '../certainty/response-scores.ts';
+import { extractAnswer, answersEquivalent } from '../select/index.ts';
+import type { QaItem } from '../data/qa.ts';
+import { Progress } from '../report/progress.ts';
+import { combinedAdvantages } from './advantages.ts';
+import { policyLoss } from './loss.ts';
+import { completionLogprobs } from './policy.ts';
+import { rewardFunctions, type RewardInput } from './rewards.ts';
+import type { GrpoConfig } from './config.ts';
+import { latestCheckpoint, loadOptimizerState, saveTrainingCheckpoint, writeJsonAtomic, type TrainerState } from './checkpoint.ts';
+
+export interface TrainerInputs {
+  config: GrpoConfig;
+  tokenizer: Tokenizer;
+  items: readonly QaItem[];
+  /** continue from the run folder's latest checkpoint if it has one (default true) */
+  resume?: boolean;
+  /** stop once this many steps are done (a part of the run; the schedule still spans config.steps) */
+  untilStep?: number;
+  log?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export interface StepMetrics {
+  step: number;
+  lr: number;
+  loss: number;
+  reward: number;
+  rewards: Record<string, { mean: number; std: number }>;
+  selfCertainty: { mean: number; std: number; min: number; max: number };
+  accuracy: number | undefined;
+  kl: number;
+  clipFraction: number;
+  completionLength: number;
+  entropy: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  seconds: { generate: number; score: number; backward: number };
+  samples: { prompt: string; completion: string; reward: number }[];
+}
+
+const mean = (v: readonly number[]) => (v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length);
+const std = (v: readonly number[]) => Math.sqrt(mean(v.map((x) => (x - mean(v)) ** 2)));
+
+export function configFingerprint(config: GrpoConfig): string {
+  const { steps: _steps, saveSteps: _save, logCompletions: _log, ...rest } = config;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+}
+
+// The data order: a fresh seeded permutation of the prompts for every epoch; position `cursor` of
+// the endless sequence is a pure function of (seed, cursor), so resuming needs only the cursor.
+function itemAt(items: readonly QaItem[], seed: number, cursor: number): QaItem {
+  const epoch = Math.floor(cursor / items.length);
+  const order = items.map((_, i) => i);
+  let state = (seed * 1_000_003 + epoch * 7919 + 1) >>> 0;
+  for (let i = order.length - 1; i > 0; i--) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const j = state % (i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return items[order[cursor % items.length]!]!;
+}
+
+export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
+  const { config, tokenizer, items } = inputs;
+  if (items.length === 0) throw new Error('no training prompts');
+  const runDir = config.output;
+  mkdirSync(runDir, { recursive: true });
+  const fingerprint = configFingerprint(config);
+  const resumeFrom = inputs.resume === false ? undefined : latestCheckpoint(runDir);
+  if (resumeFrom && resumeFrom.state.configFingerprint !== fingerprint) {
+    throw new Error(`${runDir} holds a run with another configuration; resume it with its own config.json, or choose another --output`);
+  }
+  writeJsonAtomic(join(runDir, 'config.json'), config);
+
+  // Models: the policy (trained), and the frozen initial policy when the KL or offline scoring needs it.
+  const dtype = config.dtype as 'float32' | 'bfloat16';
+  const policy = loadModel(resumeFrom ? join(resumeFrom.dir, 'model') : config.model, { dtype });
+  const reference: CausalLM | undefined = config.beta > 0 || config.offlineCertainty ? loadModel(config.model, { dtype }) : undefined;
+  const params = policy.parameters();
+  for (const p of params) p.requiresGrad_(true);
+  const optimizer = new torch.AdamW(params, { lr: config.learningRate, betas: [config.adamBeta1, config.adamBeta2], eps: config.adamEpsilon, weightDecay: config.weightDecay });
+  if (resumeFrom) loadOptimizerState(resumeFrom.dir, policy, optimizer);
+  const state: TrainerState = resumeFrom?.state ?? { step: 0, dataCursor: 0, configFingerprint: fingerprint };
+  const eosTokenIds = [...new Set([...policy.config.eosTokenIds, ...tokenizer.eosTokenIds])];
+  const padId = policy.config.padTokenId ?? eosTokenIds[0] ?? 0;
+  const promptIdsOf = (question: string) => {
+    const content = config.instruction ? `${question}\n${config.instruction}` : question;
+    return config.chat
+      ? tokenizer.applyChatTemplate([{ role: 'user', content }], { addGenerationPrompt: true, ...(config.system !== undefined ? { systemPrompt: config.system } : {}) })
+      : tokenizer.encode(content);
+  };
+  const metricsPath = join(runDir, 'metrics.jsonl');
+  // Steps logged after the checkpoint we resume from were lost with the process: drop their lines.
+  const kept = readMetrics(runDir).filter((m) => m.step <= state.step);
+  writeFileSync(metricsPath, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+  const progress = new Progress({ label: 'train', total: config.steps, unit: 'steps', ...(inputs.log ? { stream: inputs.log as never } : {}) });
+  progress.resume(state.step);
+  const history: StepMetrics[] = [];
+
+  try {
+    const stopAt = Math.min(config.steps, inputs.untilStep ?? config.steps);
+    while (state.step < stopAt) {
+      const started = performance.now();
+      const lr = torch.cosineWithWarmup(state.step, { peakLr: config.learningRate, totalSteps: config.steps, warmupSteps: config.warmupSteps, minLr: config.minLearningRate });
+      optimizer.lr = lr;
+
+      // 1. Rollout: G responses for each of the step's prompts, from the current policy.
+      const prompts = Array.from({ length: config.promptsPerStep }, (_, k) => itemAt(items, config.seed, state.dataCursor + k));
+      const promptIds = prompts.map((p) => promptIdsOf(p.question));
+      const sequences: GeneratedSequence[] = await generate(policy, promptIds, {
+        n: config.numGenerations,
+        maxNewTokens: config.maxCompletionLength,
+        temperature: config.temperature,
+        topP: config.topP,
+        seed: config.seed * 1_000_003 + state.step,
+        eosTokenIds,
+        tokenizer,
+      });
+      const generated = performance.now();
+
+      // 2. Rewards. Online self-certainty is what generation measured (same policy, raw logits);
+      // another temperature or the offline ablation rescores the completions.
+      const pairs = sequences.map((s) => ({ prompt: promptIds[s.prompt]!, response: s.tokenIds }));
+      const rescoreWith = config.offlineCertainty ? reference : config.certaintyTemperature !== 1 ? policy : undefined;
+      const rescored = rescoreWith ? scoreResponses(rescoreWith, pairs, { certaintyTemperature: config.certaintyTemperature, eosTokenIds: [] }) : undefined;
+      const rewardInput: RewardInput = {
+        completions: sequences.map((s) => s.text ?? ''),
+        completionIds: sequences.map((s) => s.tokenIds),
+        tokenSelfCertainty: rescored ? rescored.map((r) => r.tokenSelfCertainty) : sequences.map((s) => s.selfCertainties),
+        tokenEntropy: sequences.map((s) => s.entropies),
+        labels: sequences.map((s) => prompts[s.prompt]!.label),
+        groupSize: config.numGenerations,
+      };
+      const rewardsByFunction = config.rewards.map((r) => rewardFunctions[r.name](rewardInput));
+      const advantages = combinedAdvantages(rewardsByFunction, config.rewards.map((r) => r.weight), config.numGenerations, { scale: config.scaleRewards });
+      const scored = performance.now();
+
+      // 3-4. Policy update(s) over micro-batches; the loss of each is weighted by its share.
+      const micro = chunk(sequences.map((s, i) => i), config.microBatchSize);
+      const maskFor = (i: number) => !(config.maskTruncatedCompletions && sequences[i]!.finishReason === 'length');
+      const packed = micro.map((indices) => packPromptCompletions(indices.map((i) => ({ prompt: pairs[i]!.prompt, completion: pairs[i]!.response })), padId));
+      const totalTokens = Math.max(1, sequences.reduce((sum, s, i) => sum + (maskFor(i) ? s.tokenIds.length : 0), 0));
+      const constants = torch.noGrad(() =>
+        packed.map((batch) => ({
+          old: config.numIterations > 1 ? completionLogprobs(policy, batch, { temperature: config.temperature }).logprobs.keep() : undefined,
+          ref: reference && config.beta > 0 ? completionLogprobs(reference, batch, { temperature: config.temperature }).logprobs.keep() : undefined,
+        })),
+      );
+      let lossValue = 0;
+      let kl = 0;
+      let clipFraction = 0;
+      let gradNorm = 0;
+      for (let iteration = 0; iteration < config.numIterations; iteration++) {
+        micro.forEach((indices, m) => {
+          torch.scope(() => {
+            const batch = packed[m]!;
+            const mask = torch.tensor(batch.completionMask.map((row, r) => (maskFor(indices[r]!) ? row : row.map(() => 0))), { dtype: 'float32', device: policy.device }); // [b, R]
+            const out = completionLogprobs(policy, batch, { temperature: config.temperature });
+            const tokens = mask.sum().item();
+            const share = config.lossType === 'bnpo' ? tokens / totalTokens : indices.length / sequences.length;
+            const { loss, kl: microKl, clipFraction: microClip } = policyLoss(
+              {
+                logprobs: out.logprobs,
+                ...(constants[m]!.old ? { oldLogprobs: constants[m]!.old } : {}),
+                ...(constants[m]!.ref ? { refLogprobs: constants[m]!.ref } : {}),
+                advantages: torch.tensor(indices.map((i) => advantages[i]!), { dtype: 'float32', device: policy.device }),
+                mask,
+              },
+              { beta: config.beta, epsilonLow: config.epsilon, epsilonHigh: config.epsilonHigh, lossType: config.lossType as 'grpo' | 'bnpo' | 'dr_grpo', maxCompletionLength: config.maxCompletionLength },
+            );
+            loss.mul(share).backward();
+            lossValue += (loss.item() * share) / config.numIterations;
+            kl += (microKl * tokens) / totalTokens / config.numIterations;
+            clipFraction += (microClip * tokens) / totalTokens / config.numIterations;
+          });
+        });
+        gradNorm = torch.clipGradNorm(params, config.maxGradNorm);
+        optimizer.step();
+        optimizer.zeroGrad();
+      }
+      for (const c of constants) {
+        c.old?.dispose();
+        c.ref?.dispose();
+      }
+      state.step += 1;
+      state.dataCursor += config.promptsPerStep;
+      const finished = performance.now();
+
+      // 5. Metrics, log, checkpoint.
+      const certainty = rewardInput.tokenSelfCertainty.map((t) => mean(t));
+      const labelled = sequences.filter((s) => prompts[s.prompt]!.label !== undefined);
+      const correct = labelled.filter((s) => {
+        const answer = extractAnswer(s.text ?? '');
+        return answer !== undefined && answersEquivalent(answer, prompts[s.prompt]!.label!);
+      }).length;
+      const totalReward = rewardsByFunction[0]!.map((_, i) => rewardsByFunction.reduce((sum, r, k) => sum + config.rewards[k]!.weight * r[i]!, 0));
+      const generatedTokens = sequences.reduce((a, s) => a + s.tokenIds.length, 0);
+      const metrics: StepMetrics = {
+        step: state.step,
+        lr,
+        loss: lossValue,
+        reward: mean(totalReward),
+        rewards: Object.fromEntries(config.rewards.map((r, k) => [r.name, { mean: mean(rewardsByFunction[k]!), std: std(rewardsByFunction[k]!) }])),
+        selfCertainty: { mean: mean(certainty), std: std(certainty), min: Math.min(...certainty), max: Math.max(...certainty) },
+        accuracy: labelled.length > 0 ? correct / labelled.length : undefined,
+        kl,
+        clipFraction,
+        completionLength: generatedTokens / sequences.length,
+        entropy: mean(sequences.map((s) => mean(s.entropies))),
+        gradNorm,
+        tokensPerSecond: generatedTokens / ((finished - started) / 1000),
+        seconds: { generate: (generated - started) / 1000, score: (scored - generated) / 1000, backward: (finished - scored) / 1000 },
+        samples: sequences.slice(0, config.logCompletions).map((s, i) => ({ prompt: prompts[s.prompt]!.question, completion: s.text ?? '', reward: totalReward[i]! })),
+      };
+      appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
+      history.push(metrics);
+      progress.tick(1, `reward ${metrics.reward.toFixed(4)} certainty ${metrics.selfCertainty.mean.toFixed(4)}${metrics.accuracy === undefined ? '' : ` accuracy ${(100 * metrics.accuracy).toFixed(1)}%`} kl ${kl.toExponential(1)}`);
+      if (state.step % config.saveSteps === 0 || state.step === config.steps) {
+        saveTrainingCheckpoint(runDir, { model: policy, optimizer, state, tokenizerDir: config.model });
+      }
+      await new Promise(setImmediate); // one event-loop turn per step
+    }
+    progress.finish();
+    return history;
+  } finally {
+    optimizer.dispose();
+    policy.dispose();
+    reference?.dispose();
+  }
+}
+
+function chunk<T>(values: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < values.length; i += size) out.push(values.slice(i, i + size));
+  return out;
+}
+
+/** The metrics a run folder has logged so far. */
+export function readMetrics(runDir: string): StepMetrics[] {
+  const path = join(runDir, 'metrics.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepMetrics);
+}
