@@ -4,7 +4,7 @@
 #
 #   1. libtorch: $LIBTORCH, else a Python torch package's folder, else the system's libtorch-dev;
 #      when none is found, installs Debian/Ubuntu libtorch-dev (+ OpenBLAS) with apt as root, or
-#      prints the command to run.
+#      prints the command to run. Also fonts-dejavu-core (text in PNG charts) the same way, or a hint.
 #   2. npm ci, when node_modules does not match package-lock.json.
 #   3. node-gyp builds native/ against the local Node headers.
 #
@@ -40,10 +40,10 @@ fi
 # ---- 1. libtorch ---------------------------------------------------------------------------------
 apt_packages=(libtorch-dev libopenblas0-pthread)
 apt_install() {
-  log "installing ${apt_packages[*]} with apt (a few minutes, once)"
+  log "installing $* with apt (a few minutes, once)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${apt_packages[@]}" >/dev/null
+  apt-get install -y -q --no-install-recommends "$@" >/dev/null
 }
 can_apt() { [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; }
 
@@ -53,7 +53,7 @@ if ! libtorch_json=$(node scripts/find-libtorch.mjs json 2>/dev/null); then
     fail "fix LIBTORCH or unset it"
   fi
   if can_apt; then
-    apt_install
+    apt_install "${apt_packages[@]}"
   else
     fail "libtorch not found. Install it with:
     sudo apt-get update && sudo apt-get install -y --no-install-recommends ${apt_packages[*]}
@@ -66,9 +66,19 @@ log "libtorch: $(node -e 'const i = JSON.parse(process.argv[1]); console.log(`${
 # Debian's libtorch accepts any libblas.so.3; the reference BLAS is ~100x slower than OpenBLAS.
 if [[ "$libtorch_json" == *'"system":true'* ]] && command -v dpkg >/dev/null && ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
   if can_apt; then
-    apt_install
+    apt_install "${apt_packages[@]}"
   else
     log "warning: OpenBLAS is not installed; matrix products will use a slow BLAS. Install it with: sudo apt-get install -y libopenblas0-pthread"
+  fi
+fi
+
+# Charts are rasterised with explicit font files (src/report/fonts.ts); without any, PNGs have no
+# text. Never fails the setup: the plotter falls back and says so.
+if [[ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
+  if can_apt; then
+    apt_install fonts-dejavu-core || log "warning: fonts-dejavu-core did not install; PNG charts will have no text"
+  else
+    log "note: no DejaVu fonts; PNG charts will have no text unless another font is found. Install them with: sudo apt-get install -y fonts-dejavu-core"
   fi
 fi
 

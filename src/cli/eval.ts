@@ -7,6 +7,7 @@ import { readResults } from '../eval/results-file.ts';
 import { evaluateBestOfN, type BonEvaluation } from '../eval/bon-eval.ts';
 import type { BonRecord } from '../eval/bon-run.ts';
 import { SELECTION_METHODS, type SelectionMethod } from '../select/index.ts';
+import { lineChartSpec, writePlot } from '../report/plot.ts';
 import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
 
 export const evalFlags = {
@@ -50,6 +51,16 @@ export async function runEval(config: EvalConfig, io: { stdout: Writable; stderr
   const temporary = `${config.out}.tmp-${process.pid}`;
   writeFileSync(temporary, `${JSON.stringify(evaluation, null, 2)}\n`);
   renameSync(temporary, config.out);
-  io.stderr.write(`[evaluation in ${config.out}]\n`);
+  const spec = lineChartSpec({
+    title: `Best-of-N accuracy (${evaluation.items} items)`,
+    xTitle: 'N (responses per question)',
+    yTitle: 'accuracy',
+    xScale: 'log2',
+    yDomain: [0, 1],
+    series: Object.entries(evaluation.curves).map(([rule, points]) => ({ name: rule, points: points.map((p) => ({ x: p.n, y: p.accuracy })) })),
+  });
+  const plot = await writePlot(config.plot, spec);
+  for (const warning of plot.warnings) io.stderr.write(`[plot: ${warning}]\n`);
+  io.stderr.write(`[evaluation in ${config.out}, plot in ${config.plot}]\n`);
   return evaluation;
 }

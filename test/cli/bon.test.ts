@@ -38,6 +38,7 @@ test('bon writes one record per item, eval prints the table and writes JSON', as
     const json = JSON.parse(readFileSync(join(folder, 'gsm.bon.eval.json'), 'utf8'));
     assert.deepEqual(Object.keys(json.curves), ['majority', 'borda', 'oracle']);
     assert.ok(!existsSync(join(folder, `gsm.bon.eval.json.tmp-${process.pid}`)));
+    assert.deepEqual([...readFileSync(join(folder, 'gsm.bon.eval.png')).subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG plot is written');
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
