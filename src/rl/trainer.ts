@@ -67,9 +67,12 @@ export interface StepMetrics {
 const mean = (v: readonly number[]) => (v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length);
 const std = (v: readonly number[]) => Math.sqrt(mean(v.map((x) => (x - mean(v)) ** 2)));
 
+/** Identifies a run's settings; the length of the run (steps) and logging cadence may change on resume. */
 export function configFingerprint(config: GrpoConfig): string {
-  const { steps: _steps, saveSteps: _save, logCompletions: _log, ...rest } = config;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+  const { steps: _steps, warmupSteps: _warmup, saveSteps: _save, logCompletions: _log, ...rest } = config;
+  // Sorted keys: the same settings give the same fingerprint however the object was assembled.
+  const sorted = Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
 }
 
 // The data order: a fresh seeded permutation of the prompts for every epoch; position `cursor` of
