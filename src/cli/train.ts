@@ -1,0 +1,47 @@
+// `intuitor train`: Intuitor (self-certainty reward) or GRPO with other rewards, on a dataset or the
+// built-in arith task. Every GrpoConfig field is a flag (src/rl/config.ts); --resume RUN continues
+// a run from its latest checkpoint with the configuration it was started with.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { Tokenizer } from '../tokenizer/index.ts';
+import { readRows } from '../data/read-rows.ts';
+import { toQaItems, type QaItem } from '../data/qa.ts';
+import { grpoFlags, resolveGrpoConfig, type GrpoConfig } from '../rl/config.ts';
+import { train, type StepMetrics } from '../rl/trainer.ts';
+import type { FlagSpecs } from './flags.ts';
+
+export const trainFlags = {
+  ...grpoFlags,
+  model: { ...grpoFlags.model, required: false },
+  resume: { type: 'string', help: 'continue the run in this folder from its latest checkpoint, with its saved config.json (--steps may extend it)' },
+} as const satisfies FlagSpecs;
+
+/** The run's config: from the flags, or for --resume from the run folder (with --steps allowed to change). */
+export function resolveTrainConfig(values: Record<string, unknown>): GrpoConfig {
+  const { resume, ...rest } = values as { resume?: string } & Record<string, unknown>;
+  if (resume === undefined) return resolveGrpoConfig(rest);
+  const saved = join(resume, 'config.json');
+  if (!existsSync(saved)) throw new Error(`--resume ${resume}: no config.json there; it is not a run folder`);
+  const config = JSON.parse(readFileSync(saved, 'utf8')) as GrpoConfig;
+  const { rewards: _r, epsilonHigh, sequencesPerStep: _s, gradientAccumulationSteps: _g, warmupSteps: _w, ...fields } = config;
+  return resolveGrpoConfig({ ...fields, epsilonHigh, output: resume, ...(rest.steps !== undefined && rest.steps !== grpoFlags.steps.default ? { steps: rest.steps } : {}) });
+}
+
+export async function loadTrainingItems(data: string): Promise<QaItem[]> {
+  if (data === 'arith') {
+    const { arithQaItems } = await import('../data/arith.ts');
+    return arithQaItems({ split: 'train', count: 5000, seed: 0 });
+  }
+  return toQaItems(await readRows(data), {}, data);
+}
+
+export async function runTrain(config: GrpoConfig, io: { stderr: Writable }): Promise<StepMetrics[]> {
+  const tokenizer = await Tokenizer.fromDir(config.model);
+  const items = await loadTrainingItems(config.data);
+  io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')}; run folder ${config.output}]\n`);
+  const history = await train({ config, tokenizer, items, log: io.stderr as never });
+  io.stderr.write(`[done: ${config.steps} steps; checkpoints and metrics.jsonl in ${config.output}]\n`);
+  return history;
+}

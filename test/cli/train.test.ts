@@ -1,0 +1,41 @@
+// `intuitor train` and `intuitor train --resume` through the command line entry point.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli/main.ts';
+
+const llama = fileURLToPath(new URL('../../../shared/fixtures/llama-tiny', import.meta.url));
+
+async function run(...argv: string[]) {
+  const out = { stdout: '', stderr: '' };
+  const sink = (key: 'stdout' | 'stderr') => new Writable({ write: (c, _e, done) => ((out[key] += String(c)), done()) });
+  const code = await main(argv, { stdout: sink('stdout'), stderr: sink('stderr') } as never);
+  return { code, ...out };
+}
+
+test('train a few steps, then extend the run with --resume', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'intuitor-cli-train-'));
+  try {
+    const data = join(folder, 'data.jsonl');
+    writeFileSync(data, '{"question": "1+1?", "answer": "#### 2"}\n{"question": "2+3?", "answer": "#### 5"}\n');
+    const output = join(folder, 'run');
+    const args = ['train', '--model', llama, '--data', data, '--output', output, '--steps', '2', '--prompts-per-step', '1', '--num-generations', '2', '--max-completion-length', '3'];
+    const first = await run(...args, '--reward', 'self-certainty,correctness', '--reward-weights', '1,2');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /with 1 x self-certainty \+ 2 x correctness/);
+    const resumed = await run('train', '--resume', output, '--steps', '3');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const steps = readFileSync(join(output, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    assert.deepEqual(steps, [1, 2, 3]);
+    assert.equal(JSON.parse(readFileSync(join(output, 'config.json'), 'utf8')).steps, 3);
+    const bad = await run(...args, '--loss-type', 'ppo');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--loss-type must be one of grpo, bnpo, dr_grpo, got "ppo"|argument 'ppo' is invalid/);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
