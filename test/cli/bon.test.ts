@@ -4,20 +4,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.ts';
+import { fixtureDir, runCli as run } from '../helpers/cli.ts';
 import { resolveBonConfig } from '../../src/cli/bon.ts';
 import { resolveEvalConfig } from '../../src/cli/eval.ts';
 
-const qwen = fileURLToPath(new URL('../../../shared/fixtures/qwen2-tiny', import.meta.url));
+const qwen = fixtureDir('qwen2-tiny');
 
-async function run(...argv: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const sink = (key: 'stdout' | 'stderr') => new Writable({ write: (c, _e, done) => ((out[key] += String(c)), done()) });
-  const code = await main(argv, { stdout: sink('stdout'), stderr: sink('stderr') } as never);
-  return { code, ...out };
-}
 
 test('bon writes one record per item, eval prints the table and writes JSON', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'intuitor-cli-bon-'));

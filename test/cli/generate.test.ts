@@ -1,30 +1,11 @@
 // `intuitor generate` end to end on a fixture model, through the same entry point as the binary.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.ts';
+import { fixtureDir, runCli as run } from '../helpers/cli.ts';
 import { resolveGenerateConfig } from '../../src/cli/generate.ts';
 
-const qwen = fileURLToPath(new URL('../../../shared/fixtures/qwen2-tiny', import.meta.url));
+const qwen = fixtureDir('qwen2-tiny');
 
-function capture() {
-  const chunks = { stdout: '', stderr: '' };
-  const sink = (key: 'stdout' | 'stderr') =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        chunks[key] += String(chunk);
-        done();
-      },
-    });
-  return { io: { stdout: sink('stdout'), stderr: sink('stderr') }, chunks };
-}
-
-async function run(...argv: string[]) {
-  const { io, chunks } = capture();
-  const code = await main(argv, io as never);
-  return { code, ...chunks };
-}
 
 test('streams a continuation; the same seed gives the same text, another seed another', async () => {
   const args = ['generate', '--model', qwen, '--prompt', 'The answer is', '--max-new-tokens', '10', '--temperature', '1'];
