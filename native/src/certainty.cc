@@ -3,6 +3,7 @@
 //
 //   z = logits / temperature (float32)     lse = logsumexp(z)     mean = mean_j z_j
 //   entropy = -sum_j p_j log p_j           gini = sum_j p_j^2     logprob = z_target - lse
+//   (with all statistics, one exp(z - max) per chunk serves lse, entropy and gini)
 //   selfCertainty = KL(U || p) = lse - mean - log V
 //
 // Rows are processed in chunks, each chunk's logits upcast to float32 (or computed from final
@@ -52,17 +53,26 @@ at::Tensor tokenStatistics(const at::Tensor& input, const c10::optional<at::Tens
       at::Tensor z = weight ? at::linear(x.narrow(0, start, length), *weight) : x.narrow(0, start, length);
       z = z.to(at::kFloat);
       if (temperature != 1.0) z = z / temperature;
-      at::Tensor lse = at::logsumexp(z, {1}, false);  // [C]
       at::Tensor block = out.narrow(0, start, length);
+      at::Tensor lse;
+      if (all) {
+        // One exp serves every statistic: e = exp(z - max), S = sum e, p = e / S.
+        //   lse = max + log S;  entropy = log S + sum p (max - z) (two non-negative terms, no
+        //   cancellation in float32);  sum p^2 = sum e^2 / S^2.
+        at::Tensor max = std::get<0>(z.max(1, true));  // [C, 1]
+        at::Tensor shifted = z - max;                  // [C, V], <= 0
+        at::Tensor e = shifted.exp();
+        at::Tensor sum = e.sum(1);  // [C]
+        at::Tensor logSum = sum.log();
+        lse = max.squeeze(1) + logSum;
+        // (a -inf logit gives 0 * -inf: its term is 0)
+        block.select(1, 2).copy_(logSum - (e * shifted).nan_to_num_(0.0).sum(1) / sum);
+        block.select(1, 3).copy_(e.mul_(e).sum(1) / sum.square());
+      } else {
+        lse = at::logsumexp(z, {1}, false);  // [C]
+      }
       block.select(1, 0).copy_(lse);
       block.select(1, 1).copy_(z.mean(1));
-      if (all) {
-        // -sum p log p, not lse - sum p z: the latter cancels two large numbers in float32.
-        at::Tensor logp = z - lse.unsqueeze(1);  // [C, V]
-        at::Tensor p = logp.exp();
-        block.select(1, 2).copy_((p * logp).sum(1).neg_());
-        block.select(1, 3).copy_(p.mul_(p).sum(1));
-      }
       if (targets) block.select(1, 4).copy_(z.gather(1, t.narrow(0, start, length)).squeeze(1) - lse);
     }
   });
