@@ -93,7 +93,9 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
     for (let step = 0; step < options.maxNewTokens; step++) {
       const { chosen, stats } = torch.noGrad(() =>
         torch.scope(() => {
-          const logits = model.forward(input, { attentionMask: mask, cache }).select(1, -1).float(); // [B, V]
+          // Only the last position's logits are needed: the LM head runs on [B, d], not [B, T, d].
+          const last = model.forward(input, { attentionMask: mask, cache, output: 'hidden' }).select(1, -1); // [B, d]
+          const logits = torch.linear(last, model.lmHeadWeight).float(); // [B, V]
           const tokens = chooseTokens(logits, sampling, generator); // [B]
           const { logprob, entropy, selfCertainty } = tokenStatistics(logits, { targets: tokens });
           return { chosen: Array.from(tokens.toArray() as BigInt64Array, Number), stats: torch.stack([logprob!, entropy!, selfCertainty]).toFloat64Array() };

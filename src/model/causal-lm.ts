@@ -111,11 +111,20 @@ export class CausalLM {
     k = applyRope(k, cos, sin);
     if (cache) [k, v] = cache.update(layer, k, v); // [B, Hkv, past + T, D]
     const groups = heads / kvHeads;
-    if (groups > 1) {
-      k = k.repeatInterleave(groups, 1); // [B, H, Tk, D]: head h reads kv head h / groups
-      v = v.repeatInterleave(groups, 1);
+    let out: torch.Tensor; // [B, H, T, D]
+    if (groups > 1 && mask !== null) {
+      // Query head h reads kv head h / groups: fold each kv head's query heads into its query rows,
+      // [B, Hkv, groups * T, D], and attend over k/v as they are, without copying them per group.
+      const grouped = q.reshape(batch, kvHeads, groups * time, headDim);
+      const groupedMask = mask.repeat(1, 1, groups, 1); // [., 1, groups * T, Tk], rows (group, t)
+      out = torch.scaledDotProductAttention(grouped, k, v, { mask: groupedMask }).reshape(batch, heads, time, headDim);
+    } else {
+      if (groups > 1) {
+        k = k.repeatInterleave(groups, 1); // [B, H, Tk, D]: head h reads kv head h / groups
+        v = v.repeatInterleave(groups, 1);
+      }
+      out = torch.scaledDotProductAttention(q, k, v, mask === null ? { isCausal: true } : { mask });
     }
-    const out = torch.scaledDotProductAttention(q, k, v, mask === null ? { isCausal: true } : { mask }); // [B, H, T, D]
     const merged = out.transpose(1, 2).reshape(batch, time, heads * headDim);
     return torch.linear(merged, this.#param(`${p}o_proj.weight`), this.#optional(`${p}o_proj.bias`));
   }
