@@ -1,0 +1,72 @@
+// OpenAI-shaped errors: {error: {message, type, param, code}} with the HTTP status OpenAI uses.
+// Anything thrown inside the handler that is not an ApiError becomes a 500 server_error whose
+// message does not leak internals.
+
+import type { JsonResponse } from './types.ts';
+
+export type ApiErrorType = 'invalid_request_error' | 'authentication_error' | 'rate_limit_error' | 'server_error';
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ApiErrorType,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  toJSON(): { error: { message: string; type: ApiErrorType; param: string | null; code: string | null } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+/** 400 invalid_request_error. */
+export function invalidRequest(message: string, param: string | null = null, code: string | null = null): ApiError {
+  return new ApiError(400, message, 'invalid_request_error', param, code);
+}
+
+export function modelNotFound(model: string): ApiError {
+  return new ApiError(404, `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model', 'model_not_found');
+}
+
+export function unknownUrl(method: string, path: string): ApiError {
+  return new ApiError(404, `Unknown request URL: ${method} ${path}. Please check the URL for typos.`, 'invalid_request_error', null, 'unknown_url');
+}
+
+export function methodNotAllowed(method: string, path: string, allowed: readonly string[]): ApiError {
+  return new ApiError(405, `Method ${method} is not allowed for ${path}; use ${allowed.join(' or ')}.`, 'invalid_request_error', null, 'method_not_allowed', {
+    allow: allowed.join(', '),
+  });
+}
+
+export function unauthorized(message: string): ApiError {
+  return new ApiError(401, message, 'authentication_error', null, 'invalid_api_key', { 'www-authenticate': 'Bearer' });
+}
+
+export function queueFull(waiting: number): ApiError {
+  return new ApiError(
+    429,
+    `The server is busy: ${waiting} request${waiting === 1 ? ' is' : 's are'} already waiting for the model. Please retry shortly.`,
+    'rate_limit_error',
+    null,
+    'rate_limit_exceeded',
+    { 'retry-after': '1' },
+  );
+}
+
+export function serverError(message = 'The server had an error while processing your request.'): ApiError {
+  return new ApiError(500, message, 'server_error', null, null);
+}
+
+/** Any thrown value -> an ApiError (unknown errors become a generic 500). */
+export function toApiError(error: unknown): ApiError {
+  return error instanceof ApiError ? error : serverError();
+}
+
+export function errorResponse(error: ApiError): JsonResponse {
+  return { status: error.status, headers: { ...error.headers }, body: error.toJSON() };
+}

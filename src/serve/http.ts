@@ -1,0 +1,170 @@
+// The HTTP adapter: fastify in front of the pure handler. Bodies arrive as raw text (any content
+// type) and are parsed by the handler, so invalid JSON gets the same OpenAI-shaped 400 as every
+// other error; an oversized body is a 413 in that shape too. Server-sent events are written on the
+// raw socket after reply.hijack(); a client that disconnects ends its stream without harm.
+//
+// It binds 127.0.0.1 by default and refuses to listen on any other interface without an API key.
+// close() lets requests and streams in flight finish but ends idle keep-alive connections at once.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { ServeContext } from './context.ts';
+import { ApiError, errorResponse, serverError } from './errors.ts';
+import { handleRequest } from './handler.ts';
+import { isStreamResponse, type StreamResponse } from './types.ts';
+
+export interface StartServerOptions {
+  context: ServeContext;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** default 8000; 0 picks a free port */
+  port?: number;
+  /** largest request body in bytes (default 4 MiB) */
+  bodyLimit?: number;
+}
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8000 */
+  url: string;
+  host: string;
+  port: number;
+  app: FastifyInstance;
+  /** stops listening and waits for open requests and streams to finish */
+  close(): Promise<void>;
+}
+
+const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127(?:\.\d{1,3}){3}$/.test(h) || /^::ffff:127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+/** The fastify app (not listening), for startServer or for fastify's inject(). */
+export function buildApp(context: ServeContext, options: { bodyLimit?: number } = {}): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({ logger: false, bodyLimit, forceCloseConnections: 'idle' });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    let apiError: ApiError;
+    if (status === 413) apiError = new ApiError(413, `The request body is larger than this server accepts (${bodyLimit} bytes).`, 'invalid_request_error', null, 'request_too_large');
+    else if (status >= 400 && status < 500) apiError = new ApiError(status, error.message, 'invalid_request_error');
+    else {
+      context.onError(error);
+      apiError = serverError();
+    }
+    const response = errorResponse(apiError);
+    void reply.code(response.status).headers(response.headers).send(response.body);
+  });
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    url: '*',
+    handler: async (request, reply) => {
+      const response = await handleRequest({ method: request.method, path: request.url, headers: request.headers, body: request.body }, context);
+      if (!isStreamResponse(response)) return reply.code(response.status).headers(response.headers).send(response.body);
+      reply.hijack();
+      await writeEvents(reply.raw, response, context);
+      return reply;
+    },
+  });
+  return app;
+}
+
+/** Writes an SSE response; stops early (and cancels the events) when the client goes away. */
+async function writeEvents(res: ServerResponse, response: StreamResponse, context: ServeContext): Promise<void> {
+  const iterator = response.events[Symbol.asyncIterator]();
+  let gone = false;
+  const onClose = () => {
+    if (res.writableFinished) return;
+    gone = true;
+    void iterator.return?.();
+  };
+  res.on('close', onClose);
+  try {
+    res.writeHead(response.status, { connection: 'keep-alive', 'x-accel-buffering': 'no', ...response.headers });
+    res.flushHeaders();
+    while (!gone) {
+      const next = await iterator.next();
+      if (next.done || gone) break;
+      if (!res.write(next.value)) {
+        await new Promise<void>((resolve) => {
+          const resume = () => {
+            res.off('drain', resume);
+            res.off('close', resume);
+            resolve();
+          };
+          res.on('drain', resume);
+          res.on('close', resume);
+        });
+      }
+    }
+  } catch (error) {
+    context.onError(error);
+  } finally {
+    res.off('close', onClose);
+    if (gone) await iterator.return?.();
+    if (!res.writableEnded && !res.destroyed) res.end();
+  }
+}
+
+/** Listens on host:port; refuses a non-loopback host when no API key is configured. */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host) && options.context.apiKey === undefined) {
+    throw new Error(
+      `refusing to listen on ${host} without an API key: anyone who can reach that address could use the model. ` +
+        'Set an API key (--api-key or INTUITOR_API_KEY), or bind a loopback address such as 127.0.0.1.',
+    );
+  }
+  const app = buildApp(options.context, options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {});
+  const connections = trackConnections(app);
+  await app.listen({ host, port: options.port ?? 8000 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 8000);
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  let closed: Promise<void> | undefined;
+  const close = () => (closed ??= (async () => {
+    const done = app.close();
+    connections.closeIdle();
+    await done;
+  })());
+  return { url: `http://${shownHost}:${port}`, host, port, app, close };
+}
+
+/**
+ * Connections with no request in flight: keep-alive ones, and ones a client opened but has not
+ * used yet (Node's closeIdleConnections leaves those, so close() would wait for the client to drop
+ * them). On close they are ended at once, and busy ones as soon as their response is done.
+ */
+function trackConnections(app: FastifyInstance): { closeIdle(): void } {
+  const sockets = new Set<Socket>();
+  const busy = new Map<Socket, number>();
+  let closing = false;
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      busy.delete(socket);
+    });
+  });
+  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      if (left > 0) busy.set(socket, left);
+      else busy.delete(socket);
+      if (closing && left <= 0) socket.end();
+    });
+  });
+  return {
+    closeIdle() {
+      closing = true;
+      for (const socket of sockets) if (!busy.has(socket)) socket.end();
+    },
+  };
+}

@@ -1,0 +1,166 @@
+// The one queue in front of the engine. Generation is serialized: one generate() call at a time.
+// Requests that wait while a batch runs are combined into the next call when their sampling
+// settings match (same max_tokens, temperature, top_p and stop strings, no seed), up to
+// maxBatchSequences rows; every candidate of every request is one row. A request with a seed
+// always runs alone, so its rows, and therefore its sequences, do not depend on other traffic.
+// At most queueCapacity requests wait; one more is refused at once (429), never queued.
+
+import { queueFull, serverError } from './errors.ts';
+import type { Engine, EngineSequence, SamplingSettings } from './types.ts';
+
+export interface GenerationJob {
+  prompt: number[];
+  /** sequences to sample from this prompt */
+  count: number;
+  sampling: SamplingSettings;
+  /** per token of each of this job's sequences (candidate = 0..count-1) */
+  onToken?: (candidate: number, tokenId: number) => void;
+}
+
+interface Waiting {
+  job: GenerationJob;
+  key: string | undefined;
+  resolve: (sequences: EngineSequence[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface SchedulerOptions {
+  queueCapacity: number;
+  maxBatchSequences: number;
+  /** called with an engine failure (the requests get a generic 500) */
+  onError?: (error: unknown) => void;
+}
+
+export interface SchedulerStats {
+  /** generate() calls made */
+  batches: number;
+  /** requests answered through them */
+  requests: number;
+  /** the most requests combined into one call */
+  largestBatch: number;
+}
+
+export class Scheduler {
+  readonly #engine: Engine;
+  readonly #options: SchedulerOptions;
+  readonly #waiting: Waiting[] = [];
+  #running = false;
+  #kicked = false;
+  #idle: (() => void)[] = [];
+  readonly stats: SchedulerStats = { batches: 0, requests: 0, largestBatch: 0 };
+
+  constructor(engine: Engine, options: SchedulerOptions) {
+    this.#engine = engine;
+    this.#options = options;
+  }
+
+  /** Requests waiting for the engine (not counting the batch that runs). */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  get busy(): boolean {
+    return this.#running || this.#waiting.length > 0;
+  }
+
+  /**
+   * Queues a job. When the queue is full this throws the 429 ApiError synchronously (before any
+   * promise exists), so a caller can refuse a request before it starts a response.
+   */
+  submit(job: GenerationJob): Promise<EngineSequence[]> {
+    if (this.#waiting.length >= this.#options.queueCapacity) throw queueFull(this.#waiting.length);
+    const { maxNewTokens, temperature, topP, stop, seed } = job.sampling;
+    const key = seed === undefined ? JSON.stringify([maxNewTokens, temperature, topP, stop]) : undefined;
+    const promise = new Promise<EngineSequence[]>((resolve, reject) => this.#waiting.push({ job, key, resolve, reject }));
+    this.#kick();
+    return promise;
+  }
+
+  /** Resolves once nothing runs or waits. */
+  whenIdle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  // Starts the loop on the next turn of the event loop, so requests that arrive together batch.
+  #kick(): void {
+    if (this.#running || this.#kicked) return;
+    this.#kicked = true;
+    setImmediate(() => {
+      this.#kicked = false;
+      void this.#loop();
+    });
+  }
+
+  async #loop(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      while (this.#waiting.length > 0) await this.#run(this.#takeBatch());
+    } finally {
+      this.#running = false;
+      for (const resolve of this.#idle.splice(0)) resolve();
+    }
+  }
+
+  /** The first waiting job and every later compatible one that fits. */
+  #takeBatch(): Waiting[] {
+    const first = this.#waiting.shift()!;
+    const batch = [first];
+    if (first.key === undefined) return batch;
+    let rows = first.job.count;
+    for (let i = 0; i < this.#waiting.length; ) {
+      const next = this.#waiting[i]!;
+      if (next.key === first.key && rows + next.job.count <= this.#options.maxBatchSequences) {
+        batch.push(next);
+        rows += next.job.count;
+        this.#waiting.splice(i, 1);
+      } else {
+        i++;
+      }
+    }
+    return batch;
+  }
+
+  async #run(batch: Waiting[]): Promise<void> {
+    const owners: { job: GenerationJob; candidate: number }[] = [];
+    const prompts: number[][] = [];
+    for (const { job } of batch) {
+      for (let c = 0; c < job.count; c++) {
+        owners.push({ job, candidate: c });
+        prompts.push(job.prompt);
+      }
+    }
+    const streaming = batch.some((w) => w.job.onToken);
+    this.stats.batches++;
+    this.stats.requests += batch.length;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    try {
+      const sequences = await this.#engine.generate({
+        ...batch[0]!.job.sampling,
+        prompts,
+        ...(streaming
+          ? {
+              onToken: (row: number, tokenId: number) => {
+                const owner = owners[row];
+                try {
+                  owner?.job.onToken?.(owner.candidate, tokenId);
+                } catch (error) {
+                  this.#options.onError?.(error);
+                }
+              },
+            }
+          : {}),
+      });
+      if (sequences.length !== prompts.length) throw new Error(`the engine returned ${sequences.length} sequences for ${prompts.length} rows`);
+      let offset = 0;
+      for (const w of batch) {
+        w.resolve(sequences.slice(offset, offset + w.job.count));
+        offset += w.job.count;
+      }
+    } catch (error) {
+      this.#options.onError?.(error);
+      for (const w of batch) w.reject(serverError());
+    }
+  }
+}

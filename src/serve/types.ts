@@ -1,0 +1,85 @@
+// The server's vocabulary: requests and responses of the pure handler (no HTTP library in sight),
+// and the engine interface the handler generates through. The real engine wraps a loaded model and
+// its tokenizer (engine.ts); tests inject fakes with the same shape.
+
+import type { ChatMessage } from '../tokenizer/index.ts';
+
+export type HeaderValue = string | string[] | undefined;
+
+/** One HTTP request as the handler sees it; `body` is parsed JSON, raw text, or undefined. */
+export interface ServeRequest {
+  method: string;
+  /** the URL path, with or without a query string */
+  path: string;
+  headers: Record<string, HeaderValue>;
+  body?: unknown;
+}
+
+/** A complete JSON response. */
+export interface JsonResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/**
+ * A server-sent-events response: every item of `events` is one complete event (`data: ...\n\n`).
+ * Stopping the iteration early (the client went away) cancels what is left of the stream.
+ */
+export interface StreamResponse {
+  status: number;
+  headers: Record<string, string>;
+  events: AsyncIterable<string>;
+}
+
+export type ServeResponse = JsonResponse | StreamResponse;
+
+export function isStreamResponse(response: ServeResponse): response is StreamResponse {
+  return 'events' in response;
+}
+
+/** One generated sequence, as the engine returns it. */
+export interface EngineSequence {
+  tokenIds: number[];
+  /** decoded with special tokens skipped, cut before a stop string */
+  text: string;
+  finishReason: 'stop' | 'length';
+  /** per generated token: KL(U || p), log p(token), entropy */
+  selfCertainties: number[];
+  logprobs: number[];
+  entropies: number[];
+}
+
+/** Sampling settings shared by every row of one engine batch. */
+export interface SamplingSettings {
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  stop: string[];
+  /** when set, the batch is one request alone, so the same seed gives the same sequences */
+  seed: number | undefined;
+}
+
+/** One generate() call: each row is one sequence to sample (a prompt repeated per candidate). */
+export interface EngineBatch extends SamplingSettings {
+  prompts: number[][];
+  /** called after each step for each row that produced a token */
+  onToken?: (row: number, tokenId: number) => void;
+}
+
+/** What the server needs of a model: tokenization and one batched generation at a time. */
+export interface Engine {
+  /** the id clients send as `model` */
+  readonly modelId: string;
+  /** positions the model supports (config.json's max_position_embeddings) */
+  readonly contextLength: number;
+  readonly hasChatTemplate: boolean;
+  /** the chat template with the generation prompt appended, as token ids */
+  encodeChat(messages: ChatMessage[]): number[];
+  /** a plain prompt as token ids (with what the tokenizer adds, e.g. a BOS token) */
+  encodeText(text: string): number[];
+  /** ids -> text, special tokens skipped (the same decoding as EngineSequence.text) */
+  decode(tokenIds: number[]): string;
+  /** one sequence per row of `batch.prompts`, in row order */
+  generate(batch: EngineBatch): Promise<EngineSequence[]>;
+}
