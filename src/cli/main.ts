@@ -3,8 +3,13 @@
 import { Command, CommanderError } from 'commander';
 import { addFlags } from './flags.ts';
 import { generateFlags, resolveGenerateConfig, runGenerate } from './generate.ts';
+import { resolveServeConfig, runServe, serveFlags } from './serve.ts';
 import { bonFlags, resolveBonConfig, runBon } from './bon.ts';
 import { evalFlags, resolveEvalConfig, runEval } from './eval.ts';
+import { trainFlags, resolveTrainConfig, runTrain } from './train.ts';
+import { initFlags, resolveInitConfig, runInit } from './init.ts';
+import { sftFlags, resolveSftConfig, runSft } from './sft.ts';
+import { demoFlags, resolveDemoConfig, runDemo } from './demo.ts';
 
 export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): Command {
   const program = new Command('intuitor')
@@ -14,11 +19,26 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
   addFlags(program.command('generate').description('sample continuations of a prompt, streaming the text').exitOverride(), generateFlags).action(async (options) => {
     await runGenerate(resolveGenerateConfig(options), io);
   });
+  addFlags(program.command('serve').description('serve the model over an OpenAI-compatible HTTP API (chat, completions, best_of by self-certainty)').exitOverride(), serveFlags).action(async (options) => {
+    await runServe(resolveServeConfig(options), io);
+  });
   addFlags(program.command('bon').description('best-of-N over a dataset, selected by self-certainty; resumable JSONL results').exitOverride(), bonFlags).action(async (options) => {
     await runBon(resolveBonConfig(options), io);
   });
   addFlags(program.command('eval').description('accuracy vs N per selection rule, and calibration, from bon results').exitOverride(), evalFlags).action(async (options) => {
     await runEval(resolveEvalConfig(options), io);
+  });
+  addFlags(program.command('train').description('Intuitor (self-certainty reward) or GRPO training; resumable').exitOverride(), trainFlags).action(async (options) => {
+    await runTrain(resolveTrainConfig(options), io);
+  });
+  addFlags(program.command('init').description('a new model with random weights (a preset or config.json, and a tokenizer)').exitOverride(), initFlags).action(async (options) => {
+    await runInit(resolveInitConfig(options), io);
+  });
+  addFlags(program.command('sft').description('supervised fine-tuning on (prompt, completion) pairs, loss on completions only').exitOverride(), sftFlags).action(async (options) => {
+    await runSft(resolveSftConfig(options), io);
+  });
+  addFlags(program.command('demo').description('Intuitor on the embedded default model: measure, train a few minutes, measure again').exitOverride(), demoFlags).action(async (options) => {
+    await runDemo(resolveDemoConfig(options), io);
   });
   return program;
 }

@@ -14,6 +14,7 @@ import { answersEquivalent, extractAnswer, selectBestOfN, type SelectionRule } f
 import type { QaItem } from '../data/qa.ts';
 import { Progress } from '../report/progress.ts';
 import { appendResult, readResults } from './results-file.ts';
+import { promptIds } from '../rl/prompt.ts';
 
 export interface BonSettings extends Required<SamplingOptions> {
   n: number;
@@ -52,16 +53,6 @@ export function settingsFingerprint(modelDir: string, settings: BonSettings, rul
   return createHash('sha256').update(JSON.stringify({ modelDir, ...settings, rule })).digest('hex').slice(0, 16);
 }
 
-/** The prompt's token ids for a question. */
-export function promptIds(tokenizer: Tokenizer, question: string, settings: Pick<BonSettings, 'chat' | 'systemPrompt' | 'instruction'>): number[] {
-  const content = settings.instruction ? `${question}\n${settings.instruction}` : question;
-  if (!settings.chat) return tokenizer.encode(content);
-  return tokenizer.applyChatTemplate([{ role: 'user', content }], {
-    addGenerationPrompt: true,
-    ...(settings.systemPrompt !== undefined ? { systemPrompt: settings.systemPrompt } : {}),
-  });
-}
-
 const mean = (values: readonly number[]) => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
 
 export interface RunBestOfNOptions {
@@ -92,7 +83,7 @@ export async function runBestOfN(options: RunBestOfNOptions): Promise<BonRecord[
   let labelled = previous.filter((r) => r.correct !== undefined).length;
   progress.resume(done.size);
   for (const item of todo) {
-    const sequences = await generate(model, [promptIds(tokenizer, item.question, settings)], {
+    const sequences = await generate(model, [promptIds(tokenizer, item.question, { chat: settings.chat, instruction: settings.instruction, system: settings.systemPrompt })], {
       maxNewTokens: settings.maxNewTokens,
       n: settings.n,
       temperature: settings.temperature,

@@ -32,6 +32,7 @@ import { combinedAdvantages } from './advantages.ts';
 import { policyLoss } from './loss.ts';
 import { completionLogprobs } from './policy.ts';
 import { rewardFunctions, type RewardInput } from './rewards.ts';
+import { promptIds as formatPrompt } from './prompt.ts';
 import type { GrpoConfig } from './config.ts';
 import { latestCheckpoint, loadOptimizerState, saveTrainingCheckpoint, writeJsonAtomic, type TrainerState } from './checkpoint.ts';
 
@@ -112,12 +113,7 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   const state: TrainerState = resumeFrom?.state ?? { step: 0, dataCursor: 0, configFingerprint: fingerprint };
   const eosTokenIds = [...new Set([...policy.config.eosTokenIds, ...tokenizer.eosTokenIds])];
   const padId = policy.config.padTokenId ?? eosTokenIds[0] ?? 0;
-  const promptIdsOf = (question: string) => {
-    const content = config.instruction ? `${question}\n${config.instruction}` : question;
-    return config.chat
-      ? tokenizer.applyChatTemplate([{ role: 'user', content }], { addGenerationPrompt: true, ...(config.system !== undefined ? { systemPrompt: config.system } : {}) })
-      : tokenizer.encode(content);
-  };
+  const promptIdsOf = (question: string) => formatPrompt(tokenizer, question, config);
   const metricsPath = join(runDir, 'metrics.jsonl');
   // Steps logged after the checkpoint we resume from were lost with the process: drop their lines.
   const kept = readMetrics(runDir).filter((m) => m.step <= state.step);

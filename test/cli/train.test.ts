@@ -4,18 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.ts';
+import { fixtureDir, runCli as run } from '../helpers/cli.ts';
 
-const llama = fileURLToPath(new URL('../../../shared/fixtures/llama-tiny', import.meta.url));
-
-async function run(...argv: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const sink = (key: 'stdout' | 'stderr') => new Writable({ write: (c, _e, done) => ((out[key] += String(c)), done()) });
-  const code = await main(argv, { stdout: sink('stdout'), stderr: sink('stderr') } as never);
-  return { code, ...out };
-}
+const llama = fixtureDir('llama-tiny');
 
 test('train a few steps, then extend the run with --resume', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'intuitor-cli-train-'));

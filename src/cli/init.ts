@@ -1,0 +1,50 @@
+// `intuitor init`: a new model with random weights in Hugging Face layout, from a config preset or a
+// config.json file and a tokenizer folder (or 'arith', the built-in word tokenizer of the arith task).
+// vocab_size and the special-token ids are taken from the tokenizer so the two always agree.
+
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { Tokenizer } from '../tokenizer/index.ts';
+import { arithTokenizerWords, buildWordTokenizer, writeWordTokenizer } from '../tokenizer/build-word-tokenizer.ts';
+import { initModel, MODEL_PRESETS, newModelConfigJson } from '../model/init.ts';
+import { saveModel } from '../model/load.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+
+export const initFlags = {
+  config: { type: 'string', default: 'arith-tiny', help: `a config.json file, or a preset: ${Object.keys(MODEL_PRESETS).join(', ')}` },
+  tokenizer: { type: 'string', default: 'arith', help: "a folder with tokenizer.json and tokenizer_config.json, or 'arith' for the built-in word tokenizer" },
+  output: { type: 'string', required: true, help: 'the new model folder (replaced atomically if it exists)' },
+  seed: { type: 'int', default: 0, min: 0, help: 'seeds the random weights; the same seed gives the same bytes' },
+} as const satisfies FlagSpecs;
+
+export type InitConfig = FlagValues<typeof initFlags>;
+
+export function resolveInitConfig(values: Record<string, unknown>): InitConfig {
+  const config = checkFlagValues(initFlags, values);
+  if (!(config.config in MODEL_PRESETS) && !existsSync(config.config)) {
+    throw new Error(`--config ${config.config}: neither a preset (${Object.keys(MODEL_PRESETS).join(', ')}) nor an existing file`);
+  }
+  return config;
+}
+
+export async function runInit(config: InitConfig, io: { stderr: Writable }): Promise<void> {
+  const base = MODEL_PRESETS[config.config] ?? (JSON.parse(readFileSync(config.config, 'utf8')) as Record<string, unknown>);
+  const builtTokenizer = config.tokenizer === 'arith' ? mkdtempSync(join(tmpdir(), 'intuitor-tokenizer-')) : undefined;
+  try {
+    if (builtTokenizer) writeWordTokenizer(builtTokenizer, buildWordTokenizer(arithTokenizerWords()));
+    const tokenizerDir = builtTokenizer ?? config.tokenizer;
+    const tokenizer = await Tokenizer.fromDir(tokenizerDir);
+    const model = initModel(newModelConfigJson(base, tokenizer), config.seed);
+    try {
+      saveModel(model, config.output, { tokenizerDir });
+      const count = model.parameters().reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+      io.stderr.write(`[initialised a ${model.config.modelType} model with ${count.toLocaleString('en-US')} parameters (vocabulary ${tokenizer.vocabSize}) in ${config.output}]\n`);
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    if (builtTokenizer) rmSync(builtTokenizer, { recursive: true, force: true });
+  }
+}
