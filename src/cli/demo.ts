@@ -23,10 +23,10 @@ export const demoFlags = {
   steps: { type: 'int', default: 40, min: 1, help: 'training steps' },
   promptsPerStep: { type: 'int', default: 8, min: 1, help: 'prompts per step' },
   numGenerations: { type: 'int', default: 7, min: 2, help: 'responses per prompt' },
-  learningRate: { type: 'number', default: 1e-4, min: 0, exclusiveMin: true, help: 'peak learning rate' },
+  learningRate: { type: 'number', default: 2e-5, min: 0, exclusiveMin: true, help: 'peak learning rate' },
   maxCompletionLength: { type: 'int', default: 96, min: 1, help: 'the most tokens per response' },
   evalProblems: { type: 'int', default: 200, min: 1, help: 'held-out test problems measured before and after' },
-  levels: { type: 'string', default: '1,2', help: 'arith levels of the training and test problems' },
+  levels: { type: 'string', default: '1', help: 'arith levels of the training and test problems (the default model can do some of level 1)' },
   seed: { type: 'int', default: 0, min: 0, help: 'seeds data order and sampling' },
 } as const satisfies FlagSpecs;
 

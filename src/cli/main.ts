@@ -10,6 +10,7 @@ import { trainFlags, resolveTrainConfig, runTrain } from './train.ts';
 import { initFlags, resolveInitConfig, runInit } from './init.ts';
 import { sftFlags, resolveSftConfig, runSft } from './sft.ts';
 import { demoFlags, resolveDemoConfig, runDemo } from './demo.ts';
+import { reportFlags, resolveReportConfig, runReport } from './report.ts';
 
 export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): Command {
   const program = new Command('intuitor')
@@ -39,6 +40,9 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
   });
   addFlags(program.command('demo').description('Intuitor on the embedded default model: measure, train a few minutes, measure again').exitOverride(), demoFlags).action(async (options) => {
     await runDemo(resolveDemoConfig(options), io);
+  });
+  addFlags(program.command('report').description('training curves of a run folder: PNG plots and a self-contained HTML page').exitOverride(), reportFlags).action(async (options) => {
+    await runReport(resolveReportConfig(options), io);
   });
   return program;
 }
