@@ -29,8 +29,10 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
   addFlags(program.command('eval').description('accuracy vs N per selection rule, and calibration, from bon results').exitOverride(), evalFlags).action(async (options) => {
     await runEval(resolveEvalConfig(options), io);
   });
-  addFlags(program.command('train').description('Intuitor (self-certainty reward) or GRPO training; resumable').exitOverride(), trainFlags).action(async (options) => {
-    await runTrain(resolveTrainConfig(options), io);
+  const train = addFlags(program.command('train').description('Intuitor (self-certainty reward) or GRPO training; resumable').exitOverride(), trainFlags);
+  train.action(async (options) => {
+    const explicit = new Set(Object.keys(options).filter((key) => train.getOptionValueSource(key) === 'cli'));
+    await runTrain(resolveTrainConfig(options, explicit), io);
   });
   addFlags(program.command('init').description('a new model with random weights (a preset or config.json, and a tokenizer)').exitOverride(), initFlags).action(async (options) => {
     await runInit(resolveInitConfig(options), io);

@@ -16,17 +16,38 @@ export const trainFlags = {
   ...grpoFlags,
   model: { ...grpoFlags.model, required: false },
   resume: { type: 'string', help: 'continue the run in this folder from its latest checkpoint, with its saved config.json (--steps may extend it)' },
+  config: { type: 'string', help: 'a JSON file of configuration fields (camelCase, as the flags); flags given on the command line override it' },
 } as const satisfies FlagSpecs;
 
+/** The fields of a --config file, checked to be an object of known fields. */
+function readConfigFile(path: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`--config ${path}: ${(e as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`--config ${path}: expected a JSON object of configuration fields`);
+  const unknown = Object.keys(value).filter((k) => !(k in grpoFlags));
+  if (unknown.length > 0) throw new Error(`--config ${path}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the fields are the flags in camelCase (e.g. numGenerations)`);
+  return value as Record<string, unknown>;
+}
+
 /** The run's config: from the flags, or for --resume from the run folder (with --steps allowed to change). */
-export function resolveTrainConfig(values: Record<string, unknown>): GrpoConfig {
-  const { resume, ...rest } = values as { resume?: string } & Record<string, unknown>;
+export function resolveTrainConfig(values: Record<string, unknown>, explicit: ReadonlySet<string> = new Set(Object.keys(values))): GrpoConfig {
+  const { resume, config: configFile, ...rest } = values as { resume?: string; config?: string } & Record<string, unknown>;
+  if (configFile !== undefined && resume !== undefined) throw new Error('--config and --resume exclude each other: a resumed run keeps the configuration it was started with');
+  if (configFile !== undefined) {
+    // File values first; then only the flags given on the command line (not commander's defaults).
+    const fromFlags = Object.fromEntries(Object.entries(rest).filter(([k]) => explicit.has(k)));
+    return resolveGrpoConfig({ ...readConfigFile(configFile), ...fromFlags });
+  }
   if (resume === undefined) return resolveGrpoConfig(rest);
   const saved = join(resume, 'config.json');
   if (!existsSync(saved)) throw new Error(`--resume ${resume}: no config.json there; it is not a run folder`);
   const config = JSON.parse(readFileSync(saved, 'utf8')) as GrpoConfig;
   const { rewards: _r, epsilonHigh, sequencesPerStep: _s, gradientAccumulationSteps: _g, warmupSteps: _w, ...fields } = config;
-  return resolveGrpoConfig({ ...fields, epsilonHigh, output: resume, ...(rest.steps !== undefined && rest.steps !== grpoFlags.steps.default ? { steps: rest.steps } : {}) });
+  return resolveGrpoConfig({ ...fields, epsilonHigh, output: resume, ...(explicit.has('steps') ? { steps: rest.steps } : {}) });
 }
 
 export async function loadTrainingItems(data: string): Promise<QaItem[]> {

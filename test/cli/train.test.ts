@@ -30,3 +30,26 @@ test('train a few steps, then extend the run with --resume', async () => {
     rmSync(folder, { recursive: true, force: true });
   }
 });
+
+test('--config supplies fields; flags on the command line override them; bad files are named', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'intuitor-cli-config-'));
+  try {
+    const data = join(folder, 'data.jsonl');
+    writeFileSync(data, '{"question": "1+1?", "answer": "#### 2"}\n');
+    const file = join(folder, 'grpo.json');
+    writeFileSync(file, JSON.stringify({ model: llama, data, steps: 1, promptsPerStep: 1, numGenerations: 2, maxCompletionLength: 2, beta: 0, lossType: 'bnpo' }));
+    const output = join(folder, 'run');
+    const out = await run('train', '--config', file, '--output', output, '--loss-type', 'dr_grpo');
+    assert.equal(out.code, 0, out.stderr);
+    const saved = JSON.parse(readFileSync(join(output, 'config.json'), 'utf8'));
+    assert.deepEqual([saved.steps, saved.numGenerations, saved.beta, saved.lossType, saved.temperature], [1, 2, 0, 'dr_grpo', 0.9]);
+    writeFileSync(file, JSON.stringify({ model: llama, num_generations: 4 }));
+    const bad = await run('train', '--config', file);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--config .*grpo\.json: unknown field num_generations; the fields are the flags in camelCase/);
+    const both = await run('train', '--config', file, '--resume', output);
+    assert.match(both.stderr, /--config and --resume exclude each other/);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
