@@ -17,48 +17,22 @@ The logits are made exactly as bench/certainty.ts makes them (same seed, same op
 checks that with a SHA-256 of their bytes.
 """
 
-import ctypes
 import hashlib
 import json
 import math
-import os
 import resource
 import sys
-import time
 
 import torch
 
-settings = json.loads(sys.argv[1])
-torch.set_num_threads(settings["threads"])
+from harness import now_ns, serve, setup
+
+settings = setup()
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 L = settings["logits"]
 T, V = L["T"], L["V"]
 LOG_V = math.log(V)
-
-
-def openblas():
-    """The OpenBLAS library torch loaded (found by path in our own memory map), or None."""
-    with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if "libopenblas" in line and line.rstrip().endswith(".so")}
-    return ctypes.CDLL(sorted(paths)[0]) if paths else None
-
-
-BLAS = openblas()
-if BLAS is not None:
-    # What intuitor's setNumThreads does too: one thread count for ATen and OpenBLAS.
-    BLAS.openblas_set_num_threads(settings["threads"])
-
-
-def blas_core():
-    if BLAS is None:
-        return ""
-    BLAS.openblas_get_corename.restype = ctypes.c_char_p
-    return BLAS.openblas_get_corename().decode()
-
-
-def now_ns():
-    return time.perf_counter_ns()
 
 
 # ---- the logits (same recipe as makeLogits in bench/certainty.ts) ----------------------------------
@@ -157,37 +131,33 @@ def timed(fn, x):
     return {"ms": elapsed / 1e6, "userMs": (used.ru_utime - cpu.ru_utime) * 1e3, "sysMs": (used.ru_stime - cpu.ru_stime) * 1e3}
 
 
-def serve():
-    for line in sys.stdin:
-        command = json.loads(line)
-        cmd = command["cmd"]
-        if cmd == "quit":
-            break
-        if cmd == "info":
-            env = {name: os.environ.get(name) for name in command["envNames"]}
-            out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blasCore": blas_core(), "env": env}
-        elif cmd == "make":
-            start = now_ns()
-            logits[command["dtype"]] = make_logits(command["dtype"])
-            made = now_ns() - start
-            out = {"sha256": sha256(logits[command["dtype"]]), "msToMake": made / 1e6}
-        elif cmd == "certainty":
-            out = timed(certainty, logits[command["dtype"]])
-        elif cmd == "full":
-            out = timed(full, logits[command["dtype"]])
-        elif cmd == "reference":
-            x = logits[command["dtype"]]
-            ref = reference(x)
-            naive = certainty(x)
-            naive_full = full(x)
-            out = {
-                "reference": {"certainty": ref[0].tolist(), "entropy": ref[1].tolist(), "gini": ref[2].tolist()},
-                "naive": {"certainty": naive.tolist(), "entropy": naive_full[1].tolist(), "gini": naive_full[2].tolist()},
-            }
-        else:
-            raise ValueError(f"unknown command {cmd!r}")
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
+def make(command):
+    start = now_ns()
+    logits[command["dtype"]] = make_logits(command["dtype"])
+    made = now_ns() - start
+    return {"sha256": sha256(logits[command["dtype"]]), "msToMake": made / 1e6}
+
+
+def compare(command):
+    x = logits[command["dtype"]]
+    ref = reference(x)
+    naive = certainty(x)
+    naive_full = full(x)
+    return {
+        "reference": {"certainty": ref[0].tolist(), "entropy": ref[1].tolist(), "gini": ref[2].tolist()},
+        "naive": {"certainty": naive.tolist(), "entropy": naive_full[1].tolist(), "gini": naive_full[2].tolist()},
+    }
+
+
+def serve_commands():
+    serve(
+        {
+            "make": make,
+            "certainty": lambda c: timed(certainty, logits[c["dtype"]]),
+            "full": lambda c: timed(full, logits[c["dtype"]]),
+            "reference": compare,
+        }
+    )
 
 
 # ---- memory probe ----------------------------------------------------------------------------------
@@ -250,4 +220,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 3 and sys.argv[2] == "--memory":
         memory_probe(json.loads(sys.argv[3]))
     else:
-        serve()
+        serve_commands()

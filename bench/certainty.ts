@@ -16,24 +16,18 @@
 //
 // Prints a table, then one line that is a JSON object with the ratios and raw numbers. See bench/README.md.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as torch from '../src/torch/index.ts';
 import { tokenStatistics, type TokenStatisticsOptions } from '../src/certainty/token-statistics.ts';
+import { argv, benchFile, both, checkPythonInfo, elapsedNs, envReport, exposeGc, fmt, intuitorLine, median, nowNs, parseRounds, printTable, progress, PythonSide, sideMedians, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
 
 // ---- settings ---------------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
 const memoryChildArg = argv.indexOf('--memory-child');
-const quick = argv.includes('--quick');
-const roundsArg = argv.indexOf('--rounds');
-const rounds = roundsArg >= 0 ? Number(argv[roundsArg + 1]) : quick ? 2 : 5;
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${argv[roundsArg + 1]}`);
+const rounds = parseRounds(2, 5);
 
 const settings = {
   threads: torch.getNumThreads(),
@@ -66,16 +60,6 @@ const chunkBytes = chunkRows * settings.logits.V * 4;
 const extraBoundBytes = 16 * settings.threads * chunkBytes;
 const targets = { timeRatio: 1.0, extraMiB: extraBoundBytes / 2 ** 20 };
 
-const nowNs = (): bigint => process.hrtime.bigint();
-const elapsedNs = (start: bigint): number => Number(nowNs() - start);
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const progress = (message: string): void => {
-  process.stderr.write(`[bench] ${message}\n`);
-};
 const MiB = (bytes: number): number => bytes / 2 ** 20;
 
 // ---- the logits (same recipe as make_logits in bench/certainty.py) --------------------------------
@@ -229,7 +213,7 @@ function memoryChild(probe: { dtype: DType; path: Path; threads: number }): void
 }
 
 const thisFile = fileURLToPath(import.meta.url);
-const pythonScript = fileURLToPath(new URL('./certainty.py', import.meta.url));
+const pythonScript = benchFile('certainty.py');
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Starts one probe process and returns its JSON line. */
@@ -265,54 +249,8 @@ function extraBytes(p: MemoryProbe): number {
 /** The same peak as getrusage's ru_maxrss sees it (after the reset it tracks the call's peak too), minus the RSS before. */
 const getrusageExtraBytes = (p: MemoryProbe): number => (p.maxRssAfterKiB - p.rssBeforeKiB) * 1024;
 
-// ---- the Python side --------------------------------------------------------------------------
-
-class PythonSide {
-  readonly #child: ChildProcessWithoutNullStreams;
-  readonly #lines: AsyncIterator<string>;
-
-  constructor(env: NodeJS.ProcessEnv) {
-    this.#child = spawn('/usr/bin/python3', [pythonScript, JSON.stringify(settings)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#child.stderr.pipe(process.stderr); // Python's tracebacks and warnings show as they come
-    this.#child.stdin.on('error', () => {}); // a dead child shows as the end of its output, reported by call()
-    this.#lines = createInterface({ input: this.#child.stdout })[Symbol.asyncIterator]();
-  }
-
-  async call<T>(command: Record<string, unknown>): Promise<T> {
-    this.#child.stdin.write(`${JSON.stringify(command)}\n`);
-    const { value, done } = await this.#lines.next();
-    if (done) throw new Error(`bench/certainty.py exited (code ${this.#child.exitCode}) while answering ${JSON.stringify(command)}: see its error above`);
-    return JSON.parse(value) as T;
-  }
-
-  async close(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    this.#child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
-    await exited;
-  }
-}
-
 // ---- the run ------------------------------------------------------------------------------------
 
-/** The environment variables that decide how BLAS and OpenMP behave; both sides run with these values. */
-const engineEnvNames = ['OPENBLAS_CORETYPE', 'OMP_WAIT_POLICY', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'GOMP_SPINCOUNT', 'INTUITOR_NUM_THREADS'] as const;
-const engineEnv = (env: NodeJS.ProcessEnv): Record<string, string | null> => Object.fromEntries(engineEnvNames.map((n) => [n, env[n] ?? null]));
-
-/** Between the two sides' turns: the JS side collects its garbage, and idle threads go to sleep. */
-const settleMs = 150;
-let collectGarbage = (): void => {};
-async function settle(): Promise<void> {
-  collectGarbage();
-  await new Promise(setImmediate);
-  await new Promise(setImmediate);
-  await new Promise((resolve) => setTimeout(resolve, settleMs));
-}
-
-interface Sample {
-  intuitor: number;
-  python: number;
-}
 interface CpuSample {
   intuitor: { userMs: number; sysMs: number };
   python: { userMs: number; sysMs: number };
@@ -338,18 +276,13 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 };
 
 async function main(): Promise<void> {
-  v8.setFlagsFromString('--expose-gc');
-  collectGarbage = runInNewContext('gc') as () => void;
+  exposeGc(); // between the two sides' turns, settle() collects the JS side's garbage
   const info = torch.runtimeInfo();
   // Importing the engine has already settled OPENBLAS_CORETYPE and OMP_WAIT_POLICY in process.env
   // (src/torch/blas-env.ts); every child inherits exactly that environment.
   const env: NodeJS.ProcessEnv = { ...process.env };
-  const envShown = Object.entries(engineEnv(env))
-    .filter(([, v]) => v !== null)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
   const { T, V } = settings.logits;
-  progress(`intuitor: torch ${info.torchVersion}, ${settings.threads} threads, OpenBLAS core ${info.blasCore || '(none)'} (${info.blasCoretypeSource}); ${envShown}`);
+  progress(intuitorLine(info, settings.threads, env));
   progress(`logits [${T}, ${V}]: ${MiB(T * V * 4).toFixed(0)} MiB in float32, ${MiB(T * V * 2).toFixed(0)} MiB in bfloat16; tokenStatistics chunk ${chunkRows} rows (${MiB(chunkBytes).toFixed(2)} MiB of float32)`);
 
   // 1. Peak memory first, while this process is small: a child's ru_maxrss starts from its parent's
@@ -373,18 +306,16 @@ async function main(): Promise<void> {
   }
 
   // 2. Time, in interleaved rounds, on the same logits in both processes.
-  const py = new PythonSide(env);
+  const py = new PythonSide('certainty.py', settings, env);
   const samples: Record<Workload, Sample[]> = Object.fromEntries(workloads.map((w) => [w, []])) as unknown as Record<Workload, Sample[]>;
   const cpuSamples: Record<Workload, CpuSample[]> = Object.fromEntries(workloads.map((w) => [w, []])) as unknown as Record<Workload, CpuSample[]>;
   const logits = new Map<DType, torch.Tensor>();
   const hashes: Record<string, { intuitor: string; python: string; match: boolean; msToMake: Sample }> = {};
   const agreement: Record<DType, Agreement> = {} as Record<DType, Agreement>;
-  let pyInfo: { torch: string; threads: number; blasCore: string; env: Record<string, string | null> };
+  let pyInfo: PythonInfo;
   try {
     pyInfo = await py.call({ cmd: 'info', envNames: engineEnvNames });
-    progress(`python:   torch ${pyInfo.torch}, ${pyInfo.threads} threads, OpenBLAS core ${pyInfo.blasCore || '(none)'}`);
-    if (pyInfo.threads !== settings.threads) throw new Error(`Python runs ${pyInfo.threads} threads, intuitor ${settings.threads}`);
-    if (JSON.stringify(pyInfo.env) !== JSON.stringify(engineEnv(env))) throw new Error(`Python sees another environment: ${JSON.stringify(pyInfo.env)}`);
+    checkPythonInfo(pyInfo, settings.threads, env);
 
     for (const dtype of dtypes) {
       const pyMade = py.call<{ sha256: string; msToMake: number }>({ cmd: 'make', dtype }); // both make theirs at once
@@ -440,23 +371,6 @@ async function main(): Promise<void> {
       );
     }
 
-    // Runs one workload on both sides, in the given order, with a pause between them.
-    const both = async (tsFirst: boolean, runTs: () => Timing, runPy: () => Promise<Timing>): Promise<[Timing, Timing]> => {
-      let intuitor: Timing;
-      let python: Timing;
-      if (tsFirst) {
-        intuitor = runTs();
-        await settle();
-        python = await runPy();
-      } else {
-        python = await runPy();
-        await settle();
-        intuitor = runTs();
-      }
-      await settle();
-      return [intuitor, python];
-    };
-
     const round = async (r: number, record: boolean): Promise<void> => {
       const tsFirst = r % 2 === 0;
       const row: Partial<Record<Workload, Sample>> = {};
@@ -495,10 +409,6 @@ async function main(): Promise<void> {
   report(info, pyInfo, samples, cpuSamples, probes, hashes, agreement);
 }
 
-function fmt(value: number | undefined, digits: number): string {
-  return value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
-}
-
 function report(
   info: torch.RuntimeInfo,
   pyInfo: { torch: string; blasCore: string },
@@ -511,10 +421,8 @@ function report(
   const { T, V } = settings.logits;
   const probe = (side: 'intuitor' | 'python', w: Workload): MemoryProbe =>
     probes.find((p) => p.side === side && workload(p.path, p.dtype) === w)!;
-  const medians = (side: keyof Sample): Record<Workload, number> =>
-    Object.fromEntries(workloads.map((w) => [w, median(samples[w].map((x) => x[side]))])) as Record<Workload, number>;
-  const msIntuitor = medians('intuitor');
-  const msPython = medians('python');
+  const msIntuitor = sideMedians(samples, 'intuitor');
+  const msPython = sideMedians(samples, 'python');
   // Per round: intuitor's time over Python's for the same work (measured back to back), then the median.
   const timeRatios = Object.fromEntries(workloads.map((w) => [w, median(samples[w].map((x) => x.intuitor / x.python))])) as Record<Workload, number>;
   const ratioOfMedians = Object.fromEntries(workloads.map((w) => [w, msIntuitor[w] / msPython[w]]));
@@ -557,9 +465,6 @@ function report(
     fmt(memoryRatios[w], 4),
     w.startsWith('certainty') ? `ratio <= ${targets.timeRatio}, extra <= ${fmt(targets.extraMiB, 0)} MiB` : '',
   ]);
-  const header = ['workload', 'intuitor ms', 'python ms', 'time ratio', 'intuitor extra MiB', 'python extra MiB', 'memory ratio', 'target'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   console.log(
     `\nintuitor tokenStatistics (Node ${process.version}) vs naive PyTorch ${pyInfo.torch} (Python), same libtorch ${info.torchVersion}; ` +
       `${settings.threads} threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'unset'}\n` +
@@ -573,9 +478,7 @@ function report(
       dtypes.map((d) => `${d} ${agreement[d].python.certainty!.toExponential(1)}`).join(', ') +
       `; tolerance ${tolerance})\n`,
   );
-  console.log(line(header));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const r of rows) console.log(line(r));
+  printTable(['workload', 'intuitor ms', 'python ms', 'time ratio', 'intuitor extra MiB', 'python extra MiB', 'memory ratio', 'target'], rows);
   // Where the time goes: CPU time of the call on all threads, user and kernel (page faults of fresh buffers).
   const cpuRows = workloads.map((w) => [
     labels[w],
@@ -584,13 +487,8 @@ function report(
     fmt(cpuPython[w]!.userMs, 0),
     fmt(cpuPython[w]!.sysMs, 0),
   ]);
-  const cpuHeader = ['CPU time per call, all threads (medians)', 'intuitor user ms', 'intuitor sys ms', 'python user ms', 'python sys ms'];
-  const cpuWidths = cpuHeader.map((h, i) => Math.max(h.length, ...cpuRows.map((r) => r[i]!.length)));
-  const cpuLine = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(cpuWidths[i]!) : c.padStart(cpuWidths[i]!))).join('  ').trimEnd();
   console.log('');
-  console.log(cpuLine(cpuHeader));
-  console.log(cpuLine(cpuWidths.map((w) => '-'.repeat(w))));
-  for (const r of cpuRows) console.log(cpuLine(r));
+  printTable(['CPU time per call, all threads (medians)', 'intuitor user ms', 'intuitor sys ms', 'python user ms', 'python sys ms'], cpuRows);
   console.log('');
   console.log(
     JSON.stringify({
@@ -608,16 +506,7 @@ function report(
       targets: { timeRatio: targets.timeRatio, extraMiB: targets.extraMiB, met },
       agreement: { tolerance, agree, maxAbs: agreement },
       logits: { T, V, seed: settings.logits.seed, chunkRows, hashes },
-      env: {
-        node: process.version,
-        torch: info.torchVersion,
-        pythonTorch: pyInfo.torch,
-        threads: settings.threads,
-        blasCore: info.blasCore,
-        pythonBlasCore: pyInfo.blasCore,
-        blasCoretypeSource: info.blasCoretypeSource,
-        ...engineEnv(process.env),
-      },
+      env: envReport(info, pyInfo, settings.threads),
       settings,
       raw: { time: samples, cpu: cpuSamples, memory: probes },
     }),

@@ -9,41 +9,12 @@ Commands: {"cmd": "info", "envNames": [..]} | {"cmd": "overhead", "iters": N} | 
 | {"cmd": "train", "steps": S} | {"cmd": "quit"}
 """
 
-import ctypes
-import json
-import os
-import sys
-import time
-
 import torch
 import torch.nn.functional as F
 
-settings = json.loads(sys.argv[1])
-torch.set_num_threads(settings["threads"])
+from harness import now_ns, serve, setup
 
-
-def openblas():
-    """The OpenBLAS library torch loaded (found by path in our own memory map), or None."""
-    with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if "libopenblas" in line and line.rstrip().endswith(".so")}
-    return ctypes.CDLL(sorted(paths)[0]) if paths else None
-
-
-BLAS = openblas()
-if BLAS is not None:
-    # What intuitor's setNumThreads does too: one thread count for ATen and OpenBLAS.
-    BLAS.openblas_set_num_threads(settings["threads"])
-
-
-def blas_core():
-    if BLAS is None:
-        return ""
-    BLAS.openblas_get_corename.restype = ctypes.c_char_p
-    return BLAS.openblas_get_corename().decode()
-
-
-def now_ns():
-    return time.perf_counter_ns()
+settings = setup()
 
 
 # ---- 1. per-op overhead --------------------------------------------------------------------------
@@ -154,24 +125,13 @@ def train(steps):
 
 
 def main():
-    for line in sys.stdin:
-        command = json.loads(line)
-        cmd = command["cmd"]
-        if cmd == "quit":
-            break
-        if cmd == "info":
-            env = {name: os.environ.get(name) for name in command["envNames"]}
-            out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blasCore": blas_core(), "env": env}
-        elif cmd == "overhead":
-            out = overhead(command["iters"])
-        elif cmd == "matmul":
-            out = matmul(command["n"], command["reps"])
-        elif cmd == "train":
-            out = train(command["steps"])
-        else:
-            raise ValueError(f"unknown command {cmd!r}")
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
+    serve(
+        {
+            "overhead": lambda c: overhead(c["iters"]),
+            "matmul": lambda c: matmul(c["n"], c["reps"]),
+            "train": lambda c: train(c["steps"]),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -8,20 +8,12 @@
 // a warm-up round. Prints a table, then one line that is a JSON object with the ratios and raw numbers.
 // See bench/README.md.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as torch from '../src/torch/index.ts';
+import { both, checkPythonInfo, elapsedNs, envReport, exposeGc, fmt, intuitorLine, median, nowNs, parseRounds, printTable, progress, PythonSide, quick, sideMedians, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
 
 // ---- settings ---------------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-const roundsArg = argv.indexOf('--rounds');
-const rounds = roundsArg >= 0 ? Number(argv[roundsArg + 1]) : quick ? 3 : 11;
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${argv[roundsArg + 1]}`);
+const rounds = parseRounds(3, 11);
 
 const settings = {
   threads: torch.getNumThreads(),
@@ -33,46 +25,6 @@ const settings = {
 type TrainSettings = typeof settings.train;
 
 const targets = { overheadUs: 2.5, trainRatio: 1.1 };
-
-const nowNs = (): bigint => process.hrtime.bigint();
-const elapsedNs = (start: bigint): number => Number(nowNs() - start);
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const progress = (message: string): void => {
-  process.stderr.write(`[bench] ${message}\n`);
-};
-
-// ---- the Python side --------------------------------------------------------------------------
-
-class PythonSide {
-  readonly #child: ChildProcessWithoutNullStreams;
-  readonly #lines: AsyncIterator<string>;
-
-  constructor(env: NodeJS.ProcessEnv) {
-    const script = fileURLToPath(new URL('./engine.py', import.meta.url));
-    this.#child = spawn('/usr/bin/python3', [script, JSON.stringify(settings)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#child.stderr.pipe(process.stderr); // Python's tracebacks and warnings show as they come
-    this.#child.stdin.on('error', () => {}); // a dead child shows as the end of its output, reported by call()
-    this.#lines = createInterface({ input: this.#child.stdout })[Symbol.asyncIterator]();
-  }
-
-  async call<T>(command: Record<string, unknown>): Promise<T> {
-    this.#child.stdin.write(`${JSON.stringify(command)}\n`);
-    const { value, done } = await this.#lines.next();
-    if (done) throw new Error(`bench/engine.py exited (code ${this.#child.exitCode}) while answering ${JSON.stringify(command)}: see its error above`);
-    return JSON.parse(value) as T;
-  }
-
-  async close(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    this.#child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
-    await exited;
-  }
-}
 
 // ---- 1. per-op overhead -------------------------------------------------------------------------
 
@@ -220,33 +172,11 @@ async function train(steps: number): Promise<{ msPerStep: number; losses: number
 
 // ---- the run ------------------------------------------------------------------------------------
 
-/** The environment variables that decide how BLAS and OpenMP behave; both sides run with these values. */
-const engineEnvNames = ['OPENBLAS_CORETYPE', 'OMP_WAIT_POLICY', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'GOMP_SPINCOUNT', 'INTUITOR_NUM_THREADS'] as const;
-const engineEnv = (env: NodeJS.ProcessEnv): Record<string, string | null> => Object.fromEntries(engineEnvNames.map((n) => [n, env[n] ?? null]));
-
 // A full collection on demand, to clean up between workloads (outside the timings).
-v8.setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-/**
- * Between the two sides' turns. After a BLAS call OpenBLAS's worker threads keep polling for up to
- * ~0.1 s (2^28 cycles) before they sleep, which would steal cores from the other process; and the
- * JS side collects its garbage and runs the pending finalisers now, not inside the next timing.
- */
-const settleMs = 150;
-async function settle(): Promise<void> {
-  collectGarbage();
-  await new Promise(setImmediate);
-  await new Promise(setImmediate);
-  await new Promise((resolve) => setTimeout(resolve, settleMs));
-}
+exposeGc();
 
 /** One value per round and side, in microseconds (add), GFLOP/s (matmul) or milliseconds (train). */
 type Metric = 'add' | 'addScope' | 'matmul1024' | 'matmul2048' | 'trainStep';
-interface Sample {
-  intuitor: number;
-  python: number;
-}
 /** Whether a bigger value is better (then the time ratio is python / intuitor). */
 const higherIsBetter = (metric: string): boolean => metric.startsWith('matmul');
 const timeRatio = (metric: string, x: Sample): number => (higherIsBetter(metric) ? x.python / x.intuitor : x.intuitor / x.python);
@@ -257,38 +187,14 @@ async function main(): Promise<void> {
   // (src/torch/blas-env.ts); the child inherits exactly that environment, so both sides load
   // OpenBLAS and OpenMP with the same kernels and wait policy.
   const env: NodeJS.ProcessEnv = { ...process.env };
-  const envShown = Object.entries(engineEnv(env))
-    .filter(([, v]) => v !== null)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-  progress(`intuitor: torch ${info.torchVersion}, ${settings.threads} threads, OpenBLAS core ${info.blasCore || '(none)'} (${info.blasCoretypeSource}); ${envShown}; ${rounds} rounds`);
-  const py = new PythonSide(env);
+  progress(`${intuitorLine(info, settings.threads, env)}; ${rounds} rounds`);
+  const py = new PythonSide('engine.py', settings, env);
   const samples: Record<Metric, Sample[]> = { add: [], addScope: [], matmul1024: [], matmul2048: [], trainStep: [] };
   const losses: { intuitor: number[]; python: number[] } = { intuitor: [], python: [] };
-  let pyInfo: { torch: string; threads: number; blasCore: string; env: Record<string, string | null> };
+  let pyInfo: PythonInfo;
   try {
     pyInfo = await py.call({ cmd: 'info', envNames: engineEnvNames });
-    progress(`python:   torch ${pyInfo.torch}, ${pyInfo.threads} threads, OpenBLAS core ${pyInfo.blasCore || '(none)'}`);
-    if (pyInfo.threads !== settings.threads) throw new Error(`Python runs ${pyInfo.threads} threads, intuitor ${settings.threads}`);
-    if (JSON.stringify(pyInfo.env) !== JSON.stringify(engineEnv(env))) throw new Error(`Python sees another environment: ${JSON.stringify(pyInfo.env)}`);
-    if (pyInfo.blasCore !== info.blasCore) progress(`warning: OpenBLAS cores differ (intuitor ${info.blasCore}, python ${pyInfo.blasCore}): numbers are not comparable`);
-
-    // Runs one workload on both sides, in the given order, with a pause between them.
-    const both = async <T, U>(tsFirst: boolean, runTs: () => T | Promise<T>, runPy: () => Promise<U>): Promise<[T, U]> => {
-      let t: T;
-      let u: U;
-      if (tsFirst) {
-        t = await runTs();
-        await settle();
-        u = await runPy();
-      } else {
-        u = await runPy();
-        await settle();
-        t = await runTs();
-      }
-      await settle();
-      return [t, u];
-    };
+    checkPythonInfo(pyInfo, settings.threads, env, info.blasCore);
 
     // One round: every workload on both sides; which side goes first alternates from round to round.
     const round = async (r: number, record: boolean): Promise<void> => {
@@ -340,10 +246,6 @@ async function main(): Promise<void> {
   report(info, pyInfo, samples, losses);
 }
 
-function fmt(value: number | undefined, digits: number): string {
-  return value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
-}
-
 function report(
   info: torch.RuntimeInfo,
   pyInfo: { torch: string; blasCore: string },
@@ -351,9 +253,8 @@ function report(
   losses: { intuitor: number[]; python: number[] },
 ): void {
   const metrics = Object.keys(samples) as Metric[];
-  const medians = (side: keyof Sample): Record<string, number> => Object.fromEntries(metrics.map((k) => [k, median(samples[k].map((x) => x[side]))]));
-  const intuitor = medians('intuitor');
-  const python = medians('python');
+  const intuitor: Record<string, number> = sideMedians(samples, 'intuitor');
+  const python: Record<string, number> = sideMedians(samples, 'python');
   // The ratio of each round's pair (measured back to back, so sharing the machine's state), then the
   // median over rounds: intuitor's time over Python's for the same work, above 1 = intuitor slower.
   const ratios = Object.fromEntries(metrics.map((k) => [k, median(samples[k].map((x) => timeRatio(k, x)))]));
@@ -372,9 +273,6 @@ function report(
     const [label, digits, target] = labels[k];
     return [label, fmt(intuitor[k], digits), fmt(python[k], digits), fmt(ratios[k], 2), target];
   });
-  const header = ['workload', 'intuitor', 'python', 'ratio', 'target'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const s = settings.train;
   console.log(
     `\nintuitor (Node ${process.version}) vs PyTorch ${pyInfo.torch} (Python), same libtorch ${info.torchVersion}; ${settings.threads} threads, ` +
@@ -383,9 +281,7 @@ function report(
       `train step: B=${s.B} T=${s.T} d=${s.d} heads=${s.heads} SwiGLU ${s.mlp} vocab=${s.vocab}, causal SDPA, cross entropy, AdamW lr ${s.lr}; ` +
       `losses ${lossesAgree ? 'agree' : 'DIFFER'} (${losses.intuitor.map((l) => l.toFixed(4)).join(', ')})\n`,
   );
-  console.log(line(header));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const r of rows) console.log(line(r));
+  printTable(['workload', 'intuitor', 'python', 'ratio', 'target'], rows);
   console.log('');
   const met = { add: intuitor.add! <= targets.overheadUs, trainStep: ratios.trainStep! <= targets.trainRatio };
   console.log(
@@ -397,16 +293,7 @@ function report(
       units: { add: 'us/op', addScope: 'us/op', matmul1024: 'GFLOP/s', matmul2048: 'GFLOP/s', trainStep: 'ms/step' },
       targets: { addUs: targets.overheadUs, trainRatio: targets.trainRatio, met },
       losses: { ...losses, agree: lossesAgree },
-      env: {
-        node: process.version,
-        torch: info.torchVersion,
-        pythonTorch: pyInfo.torch,
-        threads: settings.threads,
-        blasCore: info.blasCore,
-        pythonBlasCore: pyInfo.blasCore,
-        blasCoretypeSource: info.blasCoretypeSource,
-        ...engineEnv(process.env),
-      },
+      env: envReport(info, pyInfo, settings.threads),
       settings,
       raw: samples,
     }),

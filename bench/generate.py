@@ -26,42 +26,18 @@ Commands: {"cmd": "info", "envNames": [..]} | {"cmd": "load", "dir": D}
 "temperature": 0 or 1, "seed": S, "return_tokens": bool} | {"cmd": "quit"}
 """
 
-import ctypes
 import json
 import math
 import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
-settings = json.loads(sys.argv[1])
-torch.set_num_threads(settings["threads"])
+import harness
+from harness import now_ns, serve, setup
 
-
-def openblas():
-    """The OpenBLAS library torch loaded (found by path in our own memory map), or None."""
-    with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if "libopenblas" in line and line.rstrip().endswith(".so")}
-    return ctypes.CDLL(sorted(paths)[0]) if paths else None
-
-
-BLAS = openblas()
-if BLAS is not None:
-    # What intuitor's setNumThreads does too: one thread count for ATen and OpenBLAS.
-    BLAS.openblas_set_num_threads(settings["threads"])
-
-
-def blas_core():
-    if BLAS is None:
-        return ""
-    BLAS.openblas_get_corename.restype = ctypes.c_char_p
-    return BLAS.openblas_get_corename().decode()
-
-
-def now_ns():
-    return time.perf_counter_ns()
+settings = setup()
 
 
 # ---- safetensors ----------------------------------------------------------------------------------
@@ -309,29 +285,23 @@ def generate(prompts, max_new_tokens, temperature, seed, return_tokens):
     return out
 
 
-def main():
+def load(command):
     global MODEL, PAD_ID
-    for line in sys.stdin:
-        command = json.loads(line)
-        cmd = command["cmd"]
-        if cmd == "quit":
-            break
-        if cmd == "info":
-            env = {name: os.environ.get(name) for name in command["envNames"]}
-            out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blasCore": blas_core(), "env": env, "python": sys.version.split()[0]}
-        elif cmd == "load":
-            start = now_ns()
-            MODEL = Qwen2(command["dir"])
-            PAD_ID = command["pad_id"]
-            out = {"ms": (now_ns() - start) / 1e6}
-        elif cmd == "prefill":
-            out = prefill(command["prompts"], command["reps"])
-        elif cmd == "generate":
-            out = generate(command["prompts"], command["max_new_tokens"], command["temperature"], command["seed"], command["return_tokens"])
-        else:
-            raise ValueError(f"unknown command {cmd!r}")
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
+    start = now_ns()
+    MODEL = Qwen2(command["dir"])
+    PAD_ID = command["pad_id"]
+    return {"ms": (now_ns() - start) / 1e6}
+
+
+def main():
+    serve(
+        {
+            "info": lambda c: harness.info(c, python=sys.version.split()[0]),
+            "load": load,
+            "prefill": lambda c: prefill(c["prompts"], c["reps"]),
+            "generate": lambda c: generate(c["prompts"], c["max_new_tokens"], c["temperature"], c["seed"], c["return_tokens"]),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -11,14 +11,9 @@
 // both sides, alternating which goes first, with the same threads and BLAS/OpenMP environment. Prints
 // a table, then one line that is a JSON object with the ratios and raw numbers. See bench/README.md.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as torch from '../src/torch/index.ts';
 import { CausalLM, type ForwardOptions } from '../src/model/causal-lm.ts';
 import { parseModelConfig } from '../src/model/config.ts';
@@ -26,14 +21,11 @@ import { KVCache } from '../src/model/kv-cache.ts';
 import { loadParameters, saveModel } from '../src/model/load.ts';
 import { expectedParameters } from '../src/model/parameters.ts';
 import { generate } from '../src/generate/generate.ts';
+import { both, checkPythonInfo, envReport, exposeGc, fmt, intuitorLine, median, nowNs, parseRounds, printTable, progress, PythonSide, quick, sideMedians, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
 
 // ---- settings ---------------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-const roundsArg = argv.indexOf('--rounds');
-const rounds = roundsArg >= 0 ? Number(argv[roundsArg + 1]) : quick ? 2 : 9;
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${argv[roundsArg + 1]}`);
+const rounds = parseRounds(2, 9);
 
 /** A small Qwen2-shaped model: Qwen2's layout (q/k/v biases, GQA, tied embeddings, rope theta 1e6) at toy size. */
 const modelConfig = {
@@ -71,45 +63,7 @@ const settings = {
 /** intuitor tokens/s over Python tokens/s must reach this (the issue's "intuitor >= Python"). */
 const targetRatio = 1;
 
-const nowNs = (): bigint => process.hrtime.bigint();
 const msBetween = (start: bigint, end: bigint): number => Number(end - start) / 1e6;
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const progress = (message: string): void => {
-  process.stderr.write(`[bench] ${message}\n`);
-};
-
-// ---- the Python side --------------------------------------------------------------------------
-
-class PythonSide {
-  readonly #child: ChildProcessWithoutNullStreams;
-  readonly #lines: AsyncIterator<string>;
-
-  constructor(env: NodeJS.ProcessEnv) {
-    const script = fileURLToPath(new URL('./generate.py', import.meta.url));
-    this.#child = spawn('/usr/bin/python3', [script, JSON.stringify(settings)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#child.stderr.pipe(process.stderr); // Python's tracebacks and warnings show as they come
-    this.#child.stdin.on('error', () => {}); // a dead child shows as the end of its output, reported by call()
-    this.#lines = createInterface({ input: this.#child.stdout })[Symbol.asyncIterator]();
-  }
-
-  async call<T>(command: Record<string, unknown>): Promise<T> {
-    this.#child.stdin.write(`${JSON.stringify(command)}\n`);
-    const { value, done } = await this.#lines.next();
-    if (done) throw new Error(`bench/generate.py exited (code ${this.#child.exitCode}) while answering ${JSON.stringify(command).slice(0, 200)}: see its error above`);
-    return JSON.parse(value) as T;
-  }
-
-  async close(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    this.#child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
-    await exited;
-  }
-}
 
 // ---- the model ----------------------------------------------------------------------------------
 
@@ -220,32 +174,10 @@ async function generateTimed(model: TimedCausalLM, prompts: number[][], maxNewTo
 
 // ---- the run ------------------------------------------------------------------------------------
 
-/** The environment variables that decide how BLAS and OpenMP behave; both sides run with these values. */
-const engineEnvNames = ['OPENBLAS_CORETYPE', 'OMP_WAIT_POLICY', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'GOMP_SPINCOUNT', 'INTUITOR_NUM_THREADS'] as const;
-const engineEnv = (env: NodeJS.ProcessEnv): Record<string, string | null> => Object.fromEntries(engineEnvNames.map((n) => [n, env[n] ?? null]));
-
 // A full collection on demand, to clean up between turns (outside the timings).
-v8.setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-/**
- * Between the two sides' turns. After a BLAS call OpenBLAS's worker threads keep polling for up to
- * ~0.1 s before they sleep, which would steal cores from the other process; and the JS side collects
- * its garbage and runs the pending finalisers now, not inside the next timing.
- */
-const settleMs = 150;
-async function settle(): Promise<void> {
-  collectGarbage();
-  await new Promise(setImmediate);
-  await new Promise(setImmediate);
-  await new Promise((resolve) => setTimeout(resolve, settleMs));
-}
+exposeGc();
 
 type Metric = 'prefill' | 'decode' | 'generate';
-interface Sample {
-  intuitor: number;
-  python: number;
-}
 
 interface GreedyCheck {
   agree: boolean;
@@ -283,11 +215,7 @@ async function main(): Promise<void> {
   // Importing the engine has already settled OPENBLAS_CORETYPE and OMP_WAIT_POLICY in process.env
   // (src/torch/blas-env.ts); the child inherits exactly that environment.
   const env: NodeJS.ProcessEnv = { ...process.env };
-  const envShown = Object.entries(engineEnv(env))
-    .filter(([, v]) => v !== null)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-  progress(`intuitor: torch ${info.torchVersion}, ${settings.threads} threads, OpenBLAS core ${info.blasCore || '(none)'} (${info.blasCoretypeSource}); ${envShown}; ${rounds} rounds`);
+  progress(`${intuitorLine(info, settings.threads, env)}; ${rounds} rounds`);
 
   const dir = mkdtempSync(join(tmpdir(), 'intuitor-bench-generate-'));
   const modelDir = join(dir, 'qwen2-bench');
@@ -296,7 +224,7 @@ async function main(): Promise<void> {
   const samples: Record<Metric, Sample[]> = { prefill: [], decode: [], generate: [] };
   const ms: Record<Metric, Sample[]> = { prefill: [], decode: [], generate: [] };
   const sampledAgreement: number[] = [];
-  let pyInfo: { torch: string; python: string; threads: number; blasCore: string; env: Record<string, string | null> };
+  let pyInfo: PythonInfo & { python: string };
   let greedy: GreedyCheck;
   try {
     const madeAt = nowNs();
@@ -304,12 +232,9 @@ async function main(): Promise<void> {
     const vocab = model.config.vocabSize;
     progress(`model: qwen2-shaped, ${model.parameters().reduce((n, p) => n + p.numel, 0).toLocaleString('en')} parameters, saved to ${modelDir} and loaded back in ${msBetween(madeAt, nowNs()).toFixed(0)} ms`);
 
-    py = new PythonSide(env);
+    py = new PythonSide('generate.py', settings, env, 200);
     pyInfo = await py.call({ cmd: 'info', envNames: engineEnvNames });
-    progress(`python:   ${pyInfo.python}, torch ${pyInfo.torch}, ${pyInfo.threads} threads, OpenBLAS core ${pyInfo.blasCore || '(none)'}`);
-    if (pyInfo.threads !== settings.threads) throw new Error(`Python runs ${pyInfo.threads} threads, intuitor ${settings.threads}`);
-    if (JSON.stringify(pyInfo.env) !== JSON.stringify(engineEnv(env))) throw new Error(`Python sees another environment: ${JSON.stringify(pyInfo.env)}`);
-    if (pyInfo.blasCore !== info.blasCore) progress(`warning: OpenBLAS cores differ (intuitor ${info.blasCore}, python ${pyInfo.blasCore}): numbers are not comparable`);
+    checkPythonInfo(pyInfo, settings.threads, env, info.blasCore);
     await py.call({ cmd: 'load', dir: modelDir, pad_id: model.config.padTokenId ?? 0 });
 
     // 1. Same computation: greedy decoding of left-padded prompts of different lengths.
@@ -337,23 +262,6 @@ async function main(): Promise<void> {
     const side = py;
     const tsModel = model;
 
-    // Runs one workload on both sides, in the given order, with a pause between them.
-    const both = async <T, U>(tsFirst: boolean, runTs: () => T | Promise<T>, runPy: () => Promise<U>): Promise<[T, U]> => {
-      let t: T;
-      let u: U;
-      await settle();
-      if (tsFirst) {
-        t = await runTs();
-        await settle();
-        u = await runPy();
-      } else {
-        u = await runPy();
-        await settle();
-        t = await runTs();
-      }
-      return [t, u];
-    };
-
     const round = async (r: number, record: boolean): Promise<void> => {
       const tsFirst = r % 2 === 0;
       const reps = record ? p.reps : 1;
@@ -361,12 +269,14 @@ async function main(): Promise<void> {
         tsFirst,
         () => prefill(tsModel, prefillPrompts, reps),
         () => side.call<{ ms_per_forward: number }>({ cmd: 'prefill', prompts: prefillPrompts, reps }),
+        true, // settle before each pair
       );
       const seed = d.seed + r;
       const [tsGen, pyGen] = await both(
         tsFirst,
         () => generateTimed(tsModel, decodePrompts, d.maxNewTokens, d.temperature, seed, true),
         () => side.call<GenerateResult>({ cmd: 'generate', prompts: decodePrompts, max_new_tokens: d.maxNewTokens, temperature: d.temperature, seed, return_tokens: true }),
+        true,
       );
       const prefillTokens = p.batch * p.promptLength;
       const newTokens = d.batch * d.maxNewTokens;
@@ -401,10 +311,6 @@ async function main(): Promise<void> {
   report(info, pyInfo, samples, ms, greedy, sampledAgreement);
 }
 
-function fmt(value: number | undefined, digits: number): string {
-  return value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
-}
-
 function report(
   info: torch.RuntimeInfo,
   pyInfo: { torch: string; python: string; blasCore: string },
@@ -414,7 +320,7 @@ function report(
   sampledAgreement: number[],
 ): void {
   const metrics = Object.keys(samples) as Metric[];
-  const medians = (from: Record<Metric, Sample[]>, s: keyof Sample): Record<string, number> => Object.fromEntries(metrics.map((k) => [k, median(from[k].map((x) => x[s]))]));
+  const medians = (from: Record<Metric, Sample[]>, s: keyof Sample): Record<string, number> => sideMedians(from, s);
   const intuitor = medians(samples, 'intuitor');
   const python = medians(samples, 'python');
   // The ratio of each round's pair (measured back to back, so sharing the machine's state), then the
@@ -429,9 +335,6 @@ function report(
     generate: [`generate() end to end, prefill + decode (tokens/s)`, ''],
   };
   const rows = metrics.map((k) => [labels[k][0], fmt(intuitor[k], 0), fmt(python[k], 0), fmt(ratios[k], 2), labels[k][1]]);
-  const header = ['workload', 'intuitor', 'python', 'ratio', 'target'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const c = modelConfig;
   const msIntuitor = medians(ms, 'intuitor');
   const msPython = medians(ms, 'python');
@@ -446,9 +349,7 @@ function report(
       `ms: prefill ${fmt(msIntuitor.prefill, 1)} vs ${fmt(msPython.prefill, 1)}, decode ${fmt(msIntuitor.decode, 1)} vs ${fmt(msPython.decode, 1)} ` +
       `(${fmt(msIntuitor.decode! / d.maxNewTokens, 2)} vs ${fmt(msPython.decode! / d.maxNewTokens, 2)} per step), generate() ${fmt(msIntuitor.generate, 1)} vs ${fmt(msPython.generate, 1)}\n`,
   );
-  console.log(line(header));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const r of rows) console.log(line(r));
+  printTable(['workload', 'intuitor', 'python', 'ratio', 'target'], rows);
   console.log('');
   const met = { prefill: ratios.prefill! >= targetRatio, decode: ratios.decode! >= targetRatio };
   console.log(
@@ -462,17 +363,7 @@ function report(
       targets: { ratio: targetRatio, met },
       greedy,
       sampledAgreement,
-      env: {
-        node: process.version,
-        torch: info.torchVersion,
-        python: pyInfo.python,
-        pythonTorch: pyInfo.torch,
-        threads: settings.threads,
-        blasCore: info.blasCore,
-        pythonBlasCore: pyInfo.blasCore,
-        blasCoretypeSource: info.blasCoretypeSource,
-        ...engineEnv(process.env),
-      },
+      env: envReport(info, pyInfo, settings.threads),
       model: modelConfig,
       settings,
       raw: samples,
