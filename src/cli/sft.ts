@@ -66,7 +66,7 @@ export async function runSft(config: SftConfig, io: { stderr: Writable }): Promi
     io.stderr.write(`[sft ${config.model} on ${config.data} (${pairs.length} examples), ${config.steps} steps of ${config.batchSize}]\n`);
     const progress = new Progress({ label: 'sft', total: config.steps, unit: 'steps', stream: io.stderr as never });
     let recent: number[] = [];
-    const history = sft(model, pairs, {
+    const history = await sft(model, pairs, {
       steps: config.steps, batchSize: config.batchSize, learningRate: config.learningRate, warmupSteps: Math.round(config.warmupRatio * config.steps),
       weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm, seed: config.seed, padId: model.config.padTokenId ?? eos ?? 0,
       onStep: (m) => {

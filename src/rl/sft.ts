@@ -47,8 +47,8 @@ export function completionLoss(model: CausalLM, batch: PackedBatch): torch.Tenso
   });
 }
 
-/** Trains `model` in place; returns each step's metrics. */
-export function sft(model: CausalLM, examples: readonly PromptCompletion[], options: SftOptions): SftStepMetrics[] {
+/** Trains `model` in place; returns each step's metrics. Yields to the event loop once per step. */
+export async function sft(model: CausalLM, examples: readonly PromptCompletion[], options: SftOptions): Promise<SftStepMetrics[]> {
   if (examples.length === 0) throw new Error('sft: no examples');
   const params = model.parameters();
   for (const p of params) p.requiresGrad_(true);
@@ -77,6 +77,7 @@ export function sft(model: CausalLM, examples: readonly PromptCompletion[], opti
       const metrics = { step: step + 1, loss, lr, gradNorm, tokens: batch.reduce((n, e) => n + e.completion.length, 0) };
       history.push(metrics);
       options.onStep?.(metrics);
+      await new Promise(setImmediate);
     }
     return history;
   } finally {

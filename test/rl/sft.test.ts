@@ -46,12 +46,12 @@ test('completionLoss is the mean cross entropy over completion tokens only', () 
   }
 });
 
-test('a few SFT steps reduce the completion loss', () => {
+test('a few SFT steps reduce the completion loss', async () => {
   const model = initModel(tiny, 2);
   try {
     const packed = packPromptCompletions(pairs, 0);
     const before = lossOf(model, packed);
-    const history = sft(model, pairs, { steps: 25, batchSize: 3, learningRate: 1e-2, warmupSteps: 2, padId: 0, seed: 1 });
+    const history = await sft(model, pairs, { steps: 25, batchSize: 3, learningRate: 1e-2, warmupSteps: 2, padId: 0, seed: 1 });
     const after = lossOf(model, packed);
     assert.equal(history.length, 25);
     assert.ok(history.every((m) => Number.isFinite(m.loss) && m.gradNorm > 0));
