@@ -28,6 +28,7 @@ import { scoreResponses } from '../certainty/response-scores.ts';
 import { extractAnswer, answersEquivalent } from '../select/index.ts';
 import type { QaItem } from '../data/qa.ts';
 import { Progress } from '../report/progress.ts';
+import { TensorBoardWriter } from '../report/tensorboard.ts';
 import { combinedAdvantages } from './advantages.ts';
 import { policyLoss } from './loss.ts';
 import { completionLogprobs } from './policy.ts';
@@ -121,6 +122,7 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   const progress = new Progress({ label: 'train', total: config.steps, unit: 'steps', ...(inputs.log ? { stream: inputs.log as never } : {}) });
   progress.resume(state.step);
   const history: StepMetrics[] = [];
+  const tensorboard = new TensorBoardWriter(join(runDir, 'tensorboard'));
 
   try {
     const stopAt = Math.min(config.steps, inputs.untilStep ?? config.steps);
@@ -238,6 +240,7 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
         samples: sequences.slice(0, config.logCompletions).map((s, i) => ({ prompt: prompts[s.prompt]!.question, completion: s.text ?? '', reward: totalReward[i]! })),
       };
       appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
+      tensorboard.scalars(metrics.step, scalarsOf(metrics));
       history.push(metrics);
       progress.tick(1, `reward ${metrics.reward.toFixed(4)} certainty ${metrics.selfCertainty.mean.toFixed(4)}${metrics.accuracy === undefined ? '' : ` accuracy ${(100 * metrics.accuracy).toFixed(1)}%`} kl ${kl.toExponential(1)}`);
       if (state.step % config.saveSteps === 0 || state.step === config.steps) {
@@ -252,6 +255,30 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
     policy.dispose();
     reference?.dispose();
   }
+}
+
+/** The step's numbers as TensorBoard scalar tags. */
+export function scalarsOf(m: StepMetrics): Record<string, number> {
+  return {
+    reward: m.reward,
+    ...Object.fromEntries(Object.entries(m.rewards).flatMap(([name, r]) => [[`reward/${name}/mean`, r.mean], [`reward/${name}/std`, r.std]])),
+    'self_certainty/mean': m.selfCertainty.mean,
+    'self_certainty/std': m.selfCertainty.std,
+    'self_certainty/min': m.selfCertainty.min,
+    'self_certainty/max': m.selfCertainty.max,
+    ...(m.accuracy === undefined ? {} : { accuracy: m.accuracy }),
+    kl: m.kl,
+    loss: m.loss,
+    clip_fraction: m.clipFraction,
+    completion_length: m.completionLength,
+    entropy: m.entropy,
+    lr: m.lr,
+    grad_norm: m.gradNorm,
+    tokens_per_second: m.tokensPerSecond,
+    'seconds/generate': m.seconds.generate,
+    'seconds/score': m.seconds.score,
+    'seconds/backward': m.seconds.backward,
+  };
 }
 
 function chunk<T>(values: readonly T[], size: number): T[][] {

@@ -52,6 +52,7 @@ test('three steps move every parameter, log finite metrics and checkpoint atomic
     const after = weights(join(latest.dir, 'model'));
     for (const [name, bytes] of before) assert.notDeepEqual(after.get(name), bytes, `${name} did not change`);
     assert.deepEqual(readMetrics(run).map((m) => m.step), [1, 2, 3]);
+    assert.ok(readdirSync(join(run, 'tensorboard')).some((f) => f.startsWith('events.out.tfevents.')), 'TensorBoard events are written');
     assert.deepEqual(readdirSync(join(run, 'checkpoints')), ['step-000003'], 'no temporary folder is left');
     assert.ok(existsSync(join(latest.dir, 'model', 'tokenizer.json')));
     assert.equal(torch.memoryStats().liveTensors, 0, 'training leaves no tensors behind');
