@@ -8,7 +8,7 @@ import { readRows } from '../data/read-rows.ts';
 import { toQaItems } from '../data/qa.ts';
 import { runBestOfN, type BonRecord, type BonSettings } from '../eval/bon-run.ts';
 import { SELECTION_METHODS, type SelectionMethod } from '../select/index.ts';
-import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 
 export const defaultInstruction = 'Please reason step by step, and put your final answer within \\boxed{}.';
 

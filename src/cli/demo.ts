@@ -14,7 +14,7 @@ import { evaluateQa, type QaEvaluation } from '../eval/qa-accuracy.ts';
 import { grpoFlags, resolveGrpoConfig } from '../rl/config.ts';
 import { train } from '../rl/trainer.ts';
 import { latestCheckpoint } from '../rl/checkpoint.ts';
-import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 
 export const demoFlags = {
   model: { type: 'string', default: 'models/arith-tiny', help: 'the starting model (the embedded default model)' },

@@ -8,7 +8,7 @@ import { evaluateBestOfN, type BonEvaluation } from '../eval/bon-eval.ts';
 import type { BonRecord } from '../eval/bon-run.ts';
 import { SELECTION_METHODS, type SelectionMethod } from '../select/index.ts';
 import { lineChartSpec, writePlot } from '../report/plot.ts';
-import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 
 export const evalFlags = {
   results: { type: 'string', required: true, help: 'results file written by intuitor bon' },

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { loadModel } from '../model/load.ts';
 import { generate, type GeneratedSequence } from '../generate/generate.ts';
 import { Tokenizer } from '../tokenizer/index.ts';
-import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 
 export const generateFlags = {
   model: { type: 'string', required: true, help: 'model folder in Hugging Face layout (config.json, safetensors, tokenizer.json)' },

@@ -10,7 +10,7 @@ import { Tokenizer } from '../tokenizer/index.ts';
 import { arithTokenizerWords, buildWordTokenizer, writeWordTokenizer } from '../tokenizer/build-word-tokenizer.ts';
 import { initModel, MODEL_PRESETS, newModelConfigJson } from '../model/init.ts';
 import { saveModel } from '../model/load.ts';
-import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 
 export const initFlags = {
   config: { type: 'string', default: 'arith-tiny', help: `a config.json file, or a preset: ${Object.keys(MODEL_PRESETS).join(', ')}` },

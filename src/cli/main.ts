@@ -1,7 +1,7 @@
 // The `intuitor` command: one file per subcommand; this one wires them to commander.
 
 import { Command, CommanderError } from 'commander';
-import { addFlags } from './flags.ts';
+import { addFlags } from '../config/flags.ts';
 import { generateFlags, resolveGenerateConfig, runGenerate } from './generate.ts';
 import { resolveServeConfig, runServe, serveFlags } from './serve.ts';
 import { bonFlags, resolveBonConfig, runBon } from './bon.ts';

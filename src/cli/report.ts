@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { readMetrics, type StepMetrics } from '../rl/trainer.ts';
 import { lineChartSpec, writeHtmlReport, writePlot, type TopLevelSpec } from '../report/plot.ts';
-import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 
 export const reportFlags = {
   run: { type: 'string', required: true, help: 'a run folder written by intuitor train (metrics.jsonl)' },

@@ -7,7 +7,7 @@ import { loadModelEngine } from '../serve/engine.ts';
 import { createServeContext } from '../serve/context.ts';
 import { DEFAULT_LIMITS } from '../serve/limits.ts';
 import { isLoopbackHost, startServer, type RunningServer } from '../serve/http.ts';
-import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 import type { CommandIo } from './generate.ts';
 
 export const serveFlags = {

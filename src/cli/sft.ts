@@ -12,7 +12,7 @@ import { grpoFlags } from '../rl/config.ts';
 import { promptIds } from '../rl/prompt.ts';
 import { sft, type SftStepMetrics } from '../rl/sft.ts';
 import { Progress } from '../report/progress.ts';
-import { checkFlagValues, type FlagSpecs, type FlagValues } from './flags.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 
 export const sftFlags = {
   model: { type: 'string', required: true, help: 'the model folder to start from (Hugging Face layout)' },

@@ -10,7 +10,7 @@ import { readRows } from '../data/read-rows.ts';
 import { toQaItems, type QaItem } from '../data/qa.ts';
 import { grpoFlags, resolveGrpoConfig, type GrpoConfig } from '../rl/config.ts';
 import { train, type StepMetrics } from '../rl/trainer.ts';
-import type { FlagSpecs } from './flags.ts';
+import type { FlagSpecs } from '../config/flags.ts';
 
 export const trainFlags = {
   ...grpoFlags,

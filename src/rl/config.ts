@@ -4,7 +4,7 @@
 // 0.9, lr 3e-6 with cosine decay and 10% warmup, beta 0.005 (k3 KL), clip epsilon 0.2.
 // Each field is also a command-line flag (src/cli/train.ts), defined once here.
 
-import { checkFlagValues, type FlagSpecs, type FlagValues } from '../cli/flags.ts';
+import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 
 export const rewardNames = ['self-certainty', 'correctness', 'plurality', 'neg-entropy', 'format'] as const;
 export type RewardName = (typeof rewardNames)[number];
