@@ -18,41 +18,21 @@ import * as torch from '../src/torch/index.ts';
 import { CausalLM, type ForwardOptions } from '../src/model/causal-lm.ts';
 import { parseModelConfig } from '../src/model/config.ts';
 import { KVCache } from '../src/model/kv-cache.ts';
-import { loadParameters, saveModel } from '../src/model/load.ts';
-import { expectedParameters } from '../src/model/parameters.ts';
+import { loadParameters } from '../src/model/load.ts';
 import { generate } from '../src/generate/generate.ts';
 import { both, checkPythonInfo, envReport, exposeGc, fmt, intuitorLine, median, nowNs, parseRounds, printTable, progress, PythonSide, quick, sideMedians, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
+import { saveSmallModel, smallModelConfig, smallModelWeights } from './small-model.ts';
 
 // ---- settings ---------------------------------------------------------------------------------
 
 const rounds = parseRounds(2, 9);
 
-/** A small Qwen2-shaped model: Qwen2's layout (q/k/v biases, GQA, tied embeddings, rope theta 1e6) at toy size. */
-const modelConfig = {
-  architectures: ['Qwen2ForCausalLM'],
-  model_type: 'qwen2',
-  vocab_size: 32000,
-  hidden_size: 256,
-  intermediate_size: 688,
-  num_hidden_layers: 4,
-  num_attention_heads: 8,
-  num_key_value_heads: 2,
-  hidden_act: 'silu',
-  max_position_embeddings: 4096,
-  rms_norm_eps: 1e-6,
-  rope_theta: 1_000_000,
-  tie_word_embeddings: true,
-  use_sliding_window: false,
-  torch_dtype: 'float32',
-  bos_token_id: 1,
-  eos_token_id: 2,
-  pad_token_id: 0,
-};
+const modelConfig = smallModelConfig;
 
 const settings = {
   threads: torch.getNumThreads(),
   rounds,
-  model: { seed: 20250601, weightStd: 0.02, normNoiseStd: 0.02, biasStd: 0.02 },
+  model: smallModelWeights,
   promptSeed: 7,
   prefill: { batch: 8, promptLength: 64, reps: quick ? 1 : 3 },
   decode: { batch: 8, promptLength: 64, maxNewTokens: 128, temperature: 1, seed: 1000 },
@@ -92,25 +72,8 @@ class TimedCausalLM extends CausalLM {
  * to `dir` and loaded back from there, so both sides compute with the very bytes on disk.
  */
 function makeModel(dir: string): TimedCausalLM {
+  saveSmallModel(dir);
   const config = parseModelConfig(modelConfig);
-  const s = settings.model;
-  const generator = new torch.Generator(s.seed);
-  const params = new Map<string, torch.Tensor>();
-  torch.noGrad(() => {
-    for (const [name, shape] of expectedParameters(config)) {
-      const t = torch.randn(shape, { generator });
-      if (name.endsWith('norm.weight')) t.mul_(s.normNoiseStd).add_(1);
-      else if (name.endsWith('.bias')) t.mul_(s.biasStd);
-      else t.mul_(s.weightStd);
-      params.set(name, t.keep());
-    }
-  });
-  const made = new CausalLM(config, params);
-  try {
-    saveModel(made, dir, { dtype: 'float32' });
-  } finally {
-    made.dispose();
-  }
   return new TimedCausalLM(config, loadParameters(dir, config, { dtype: 'float32' }));
 }
 
