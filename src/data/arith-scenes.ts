@@ -6,7 +6,7 @@
 // [2, 999], so plurals are always right and no number needs a thousands separator. Every word the
 // scenes can write is in ARITH_VOCABULARY, for the small tokenizer of a tiny model.
 
-import type { ArithRng } from './arith.ts';
+import type { SeededRandom } from './seeded-random.ts';
 
 export type ArithLevel = 1 | 2 | 3 | 4;
 
@@ -150,20 +150,20 @@ interface Plan {
   events: Event[];
 }
 
-function single(rng: ArithRng): Event {
+function single(rng: SeededRandom): Event {
   return rng.next() < 0.5 ? 'add' : 'sub';
 }
 
-function grouped(rng: ArithRng): Event {
+function grouped(rng: SeededRandom): Event {
   return rng.next() < 0.5 ? 'gadd' : 'gsub';
 }
 
-function sign(rng: ArithRng): '+' | '-' {
+function sign(rng: SeededRandom): '+' | '-' {
   return rng.next() < 0.5 ? '+' : '-';
 }
 
 /** The events of a level. Steps: add, sub, times 1 each; gadd, gsub and a parts intro 2 each. */
-function planFor(level: ArithLevel, rng: ArithRng): Plan {
+function planFor(level: ArithLevel, rng: SeededRandom): Plan {
   if (level === 1) return { events: [single(rng)] };
   if (level === 2) return { events: [single(rng), single(rng)] };
   if (level === 3) {
@@ -222,7 +222,7 @@ function fill(template: string, slots: Slots): string {
   return out;
 }
 
-function otherName(rng: ArithRng, not: string): string {
+function otherName(rng: SeededRandom, not: string): string {
   let name: string = rng.pick(NAMES);
   while (name === not) name = rng.pick(NAMES);
   return name;
@@ -237,7 +237,7 @@ function inRange(v: number): boolean {
 }
 
 /** One problem of `level`, or undefined when the sampled numbers leave [2, 999] (the caller redraws). */
-export function buildProblem(level: ArithLevel, rng: ArithRng): BuiltProblem | undefined {
+export function buildProblem(level: ArithLevel, rng: SeededRandom): BuiltProblem | undefined {
   const r = RANGES[level];
   const scene = rng.pick(SCENES);
   const plan = planFor(level, rng);

@@ -4,7 +4,7 @@
 // fine-tuning. Levels: 1 one addition or subtraction; 2 two of them; 3 three steps with one
 // multiplication; 4 four steps where order matters (a + g * p - h * q, or parentheses).
 //
-// Deterministic from a seed (a small PRNG, ArithRng; no Math.random). Train and test are disjoint by
+// Deterministic from a seed (a small PRNG, SeededRandom; no Math.random). Train and test are disjoint by
 // construction: a problem's canonical key is its computation ("(5+3)*6-4"), and the problems whose
 // key hashes into one bucket of eight belong to test, the rest to train, whatever the seed or the
 // wording, so even a reworded test problem never appears in train. Within one call problems are
@@ -14,6 +14,7 @@
 
 import type { QaItem } from './qa.ts';
 import { buildProblem, type ArithLevel } from './arith-scenes.ts';
+import { SeededRandom } from './seeded-random.ts';
 
 export { ARITH_VOCABULARY, type ArithLevel } from './arith-scenes.ts';
 
@@ -56,41 +57,6 @@ export interface ArithSftExample {
   completion: string;
 }
 
-/** mulberry32: a small seeded PRNG (32-bit state); deterministic, fast, good enough for sampling text. */
-export class ArithRng {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** uniform in [0, 1) */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** uniform integer in [lo, hi] */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
-      [items[i], items[j]] = [items[j]!, items[i]!];
-    }
-    return items;
-  }
-}
-
 /** Draws in a row that give no new problem of the split before giving up (a level's keys are used up). */
 const MAX_MISSES = 100_000;
 
@@ -101,7 +67,7 @@ export function arithSplitOf(expression: string): ArithSplit {
 
 export function arithProblems(options: ArithOptions): ArithProblem[] {
   const { split, count, levels, seed, unique } = checkOptions(options);
-  const rng = new ArithRng(seedState(seed, split));
+  const rng = new SeededRandom(seedState(seed, split));
   const seen = new Set<string>();
   const problems: ArithProblem[] = [];
   let block: ArithLevel[] = [];

@@ -5,6 +5,7 @@
 
 import { answersEquivalent, selectBestOfN, SELECTION_METHODS, type SelectionMethod } from '../select/index.ts';
 import { calibration, type Calibration } from './calibration.ts';
+import { SeededRandom } from '../data/seeded-random.ts';
 import type { BonRecord } from './bon-run.ts';
 
 export interface CurvePoint {
@@ -31,18 +32,6 @@ export function sizesUpTo(n: number): number[] {
   return sizes;
 }
 
-// mulberry32: a small seeded generator for subset draws (independent of torch's streams).
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function subset(total: number, size: number, next: () => number): number[] {
   const indices = Array.from({ length: total }, (_, i) => i);
   for (let i = 0; i < size; i++) {
@@ -58,7 +47,8 @@ export function evaluateBestOfN(records: readonly BonRecord[], options: { method
   const methods = options.methods ?? SELECTION_METHODS;
   const subsets = options.subsets ?? 8;
   const n = Math.min(...labelled.map((r) => r.responses.length));
-  const next = random(options.seed ?? 0);
+  const rng = new SeededRandom(options.seed ?? 0);
+  const next = () => rng.next();
   // Each response's correctness, computed once.
   const correct = labelled.map((r) => r.responses.map((x) => x.answer !== undefined && answersEquivalent(x.answer, r.label!)));
   const curves: Record<string, CurvePoint[]> = {};

@@ -9,7 +9,7 @@
 import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { packPromptCompletions, type PackedBatch, type PromptCompletion } from '../model/pack.ts';
-import { ArithRng } from '../data/arith.ts';
+import { SeededRandom } from '../data/seeded-random.ts';
 
 export interface SftOptions {
   steps: number;
@@ -53,7 +53,7 @@ export async function sft(model: CausalLM, examples: readonly PromptCompletion[]
   const params = model.parameters();
   for (const p of params) p.requiresGrad_(true);
   const optimizer = new torch.AdamW(params, { lr: options.learningRate, weightDecay: options.weightDecay ?? 0 });
-  const rng = new ArithRng(options.seed ?? 0);
+  const rng = new SeededRandom(options.seed ?? 0);
   let order: number[] = [];
   const history: SftStepMetrics[] = [];
   try {

@@ -6,18 +6,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel } from '../../src/model/load.ts';
 import { latestCheckpoint } from '../../src/rl/checkpoint.ts';
 import { fixtureDir } from '../helpers/cli.ts';
+import { parameterBytes } from '../helpers/model-bytes.ts';
 
 const bin = fileURLToPath(new URL('../../bin/intuitor.mjs', import.meta.url));
 
-function weights(dir: string): Map<string, Uint8Array> {
-  const model = loadModel(dir);
-  const out = new Map([...model.params].map(([name, p]) => [name, p.bytes()]));
-  model.dispose();
-  return out;
-}
 
 test('kill -9 between checkpoints, then --resume: same weights as a run that was never killed', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'intuitor-kill-'));
@@ -46,8 +40,8 @@ test('kill -9 between checkpoints, then --resume: same weights as a run that was
 
     const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', broken], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
-    const a = weights(join(latestCheckpoint(whole)!.dir, 'model'));
-    const b = weights(join(latestCheckpoint(broken)!.dir, 'model'));
+    const a = parameterBytes(join(latestCheckpoint(whole)!.dir, 'model'));
+    const b = parameterBytes(join(latestCheckpoint(broken)!.dir, 'model'));
     assert.equal(latestCheckpoint(broken)!.state.step, 8);
     for (const [name, bytes] of a) assert.deepEqual(b.get(name), bytes, `${name} differs after kill -9 and resume`);
     const steps = readFileSync(join(broken, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../../src/torch/index.ts';
-import { loadModel } from '../../src/model/load.ts';
 import { Tokenizer } from '../../src/tokenizer/index.ts';
 import { resolveGrpoConfig } from '../../src/rl/config.ts';
 import { readMetrics, train } from '../../src/rl/trainer.ts';
 import { latestCheckpoint } from '../../src/rl/checkpoint.ts';
+import { parameterBytes } from '../helpers/model-bytes.ts';
 
 const fixture = fileURLToPath(new URL('../../../shared/fixtures/llama-tiny', import.meta.url));
 const tokenizer = await Tokenizer.fromDir(fixture);
@@ -25,17 +25,11 @@ function config(output: string, extra: Record<string, unknown> = {}) {
   });
 }
 
-function weights(dir: string): Map<string, Uint8Array> {
-  const model = loadModel(dir);
-  const out = new Map([...model.params].map(([name, p]) => [name, p.bytes()]));
-  model.dispose();
-  return out;
-}
 
 test('three steps move every parameter, log finite metrics and checkpoint atomically', async () => {
   const run = mkdtempSync(join(tmpdir(), 'intuitor-train-'));
   try {
-    const before = weights(fixture);
+    const before = parameterBytes(fixture);
     const history = await train({ config: config(run, { steps: 3, reward: 'self-certainty,format', rewardWeights: '1,0.5', numIterations: 2 }), tokenizer, items, log: quiet });
     assert.equal(history.length, 3);
     for (const m of history) {
@@ -49,7 +43,7 @@ test('three steps move every parameter, log finite metrics and checkpoint atomic
     assert.ok(history[2]!.kl > 0, 'the policy drifted from the reference');
     const latest = latestCheckpoint(run)!;
     assert.equal(latest.state.step, 3);
-    const after = weights(join(latest.dir, 'model'));
+    const after = parameterBytes(join(latest.dir, 'model'));
     for (const [name, bytes] of before) assert.notDeepEqual(after.get(name), bytes, `${name} did not change`);
     assert.deepEqual(readMetrics(run).map((m) => m.step), [1, 2, 3]);
     assert.ok(readdirSync(join(run, 'tensorboard')).some((f) => f.startsWith('events.out.tfevents.')), 'TensorBoard events are written');
@@ -70,8 +64,8 @@ test('a run stopped after its step-3 checkpoint and resumed ends with the weight
     // The process "died" after logging step 4: a stray line that resuming must drop.
     writeFileSync(join(broken, 'metrics.jsonl'), `${readFileSync(join(broken, 'metrics.jsonl'), 'utf8')}{"step": 4}\n`);
     await train({ config: config(broken), tokenizer, items, log: quiet });
-    const a = weights(join(latestCheckpoint(whole)!.dir, 'model'));
-    const b = weights(join(latestCheckpoint(broken)!.dir, 'model'));
+    const a = parameterBytes(join(latestCheckpoint(whole)!.dir, 'model'));
+    const b = parameterBytes(join(latestCheckpoint(broken)!.dir, 'model'));
     for (const [name, bytes] of a) assert.deepEqual(b.get(name), bytes, `${name} differs after resuming`);
     assert.deepEqual(readMetrics(broken).map((m) => m.step), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(readMetrics(broken).map((m) => m.reward), readMetrics(whole).map((m) => m.reward));
