@@ -11,7 +11,9 @@
         "src/nn.cc",
         "src/autograd.cc",
         "src/certainty.cc",
-        "src/runtime.cc"
+        "src/runtime.cc",
+        "src/distributed.cc",
+        "src/distributed-init.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -4,6 +4,8 @@
 //   2. the folder of a Python `torch` package (pip CUDA builds live there), via $PYTHON or python3;
 //   3. the system (Debian/Ubuntu `libtorch-dev`: headers in /usr/include, libraries in the multiarch dir).
 //
+// It also says whether c10d (distributed) can be built: with Gloo, and with NCCL on a CUDA libtorch.
+//
 // Usage: node scripts/find-libtorch.mjs [json|include|libdir|libs|defines|ldflags]
 // Without an argument prints the JSON description. Exits 1 with a message when none is found.
 // binding.gyp calls it once per field, so every answer must be cheap and deterministic.
@@ -75,6 +77,37 @@ function cxx11Abi(libdir) {
   }
 }
 
+// c10d (PyTorch's distributed runtime) with Gloo needs libtorch's c10d headers and Gloo's own;
+// pip torch wheels do not ship the latter, so the system's (/usr/include, libgloo-dev) count too.
+// NCCL, for a CUDA libtorch, needs nccl.h (the torch include folder, the pip package nvidia-nccl
+// beside torch, CUDA's or the system's) and CUDA's headers, which ProcessGroupNCCL.hpp includes:
+// a toolkit's (CUDA_HOME, /usr/local/cuda) when complete, else those of the pip nvidia-* packages.
+// INTUITOR_NCCL=0 builds without NCCL (Gloo only), should its headers not compile.
+function findDistributed(found, cuda) {
+  const c10d = join(found.include, 'torch', 'csrc', 'distributed', 'c10d');
+  const hasC10d = ['ProcessGroupGloo.hpp', 'TCPStore.hpp', 'PrefixStore.hpp'].every((f) => existsSync(join(c10d, f)));
+  const glooInclude = [found.include, '/usr/include'].find((dir) => existsSync(join(dir, 'gloo', 'algorithm.h')));
+  const gloo = hasC10d && glooInclude !== undefined;
+  const result = { gloo, nccl: false, includes: [], why: gloo ? undefined : hasC10d ? 'no Gloo headers (install libgloo-dev)' : `no c10d headers in ${c10d}` };
+  if (!gloo) return result;
+  if (!cuda) return { ...result, why: 'no NCCL: this libtorch has no CUDA' };
+  if (process.env.INTUITOR_NCCL === '0') return { ...result, why: 'no NCCL: turned off by INTUITOR_NCCL=0' };
+  if (!existsSync(join(c10d, 'ProcessGroupNCCL.hpp'))) return { ...result, why: 'no NCCL: no ProcessGroupNCCL.hpp in the libtorch headers' };
+  const nvidia = join(dirname(found.root), 'nvidia'); // <site-packages>/nvidia beside <site-packages>/torch
+  const nvidiaIncludes = existsSync(nvidia) ? readdirSync(nvidia).map((d) => join(nvidia, d, 'include')).filter((d) => existsSync(d)) : [];
+  const toolkits = [process.env.CUDA_HOME, process.env.CUDA_PATH, '/usr/local/cuda'].filter(Boolean).map((home) => join(home, 'include'));
+  const has = (dirs, file) => dirs.some((dir) => existsSync(join(dir, file)));
+  const complete = (dirs) => has(dirs, 'cuda_runtime_api.h') && has(dirs, join('crt', 'host_config.h'));
+  const toolkit = toolkits.find((dir) => complete([dir]));
+  const cudaIncludes = toolkit ? [toolkit] : complete(nvidiaIncludes) ? nvidiaIncludes : complete(['/usr/include']) ? ['/usr/include'] : undefined;
+  const ncclCandidates = [found.include, join(nvidia, 'nccl', 'include'), ...toolkits, '/usr/include'];
+  const ncclInclude = ncclCandidates.find((dir) => existsSync(join(dir, 'nccl.h')));
+  if (!ncclInclude) return { ...result, why: `no NCCL: nccl.h not found in ${ncclCandidates.join(', ')}` };
+  if (!cudaIncludes) return { ...result, why: `no NCCL: CUDA's headers (cuda_runtime_api.h, crt/host_config.h) not found in ${[...toolkits, ...nvidiaIncludes].join(', ')}: set CUDA_HOME` };
+  const includes = [...new Set([ncclInclude, ...cudaIncludes])].filter((dir) => dir !== found.include && dir !== '/usr/include');
+  return { gloo, nccl: true, includes, why: undefined };
+}
+
 export function findLibtorch() {
   // scripts/setup.sh finds it once and passes the answer down to node-gyp (one lookup, not one per field).
   if (process.env.INTUITOR_LIBTORCH_JSON) return JSON.parse(process.env.INTUITOR_LIBTORCH_JSON);
@@ -87,7 +120,7 @@ export function findLibtorch() {
   if (!found) return null;
   const libs = readdirSync(found.libdir);
   const cuda = libs.includes('libtorch_cuda.so');
-  return { ...found, cuda, cxx11Abi: cxx11Abi(found.libdir), system: found.root === '/usr' };
+  return { ...found, cuda, cxx11Abi: cxx11Abi(found.libdir), system: found.root === '/usr', distributed: findDistributed(found, cuda) };
 }
 
 function main() {
@@ -103,14 +136,19 @@ function main() {
     console.error('libtorch not found: set LIBTORCH, install a Python torch package, or install Debian/Ubuntu libtorch-dev');
     process.exit(1);
   }
-  const includes = [info.include, join(info.include, 'torch', 'csrc', 'api', 'include')];
+  const distributed = info.distributed ?? { gloo: false, nccl: false, includes: [] };
+  const includes = [info.include, join(info.include, 'torch', 'csrc', 'api', 'include'), ...distributed.includes];
+  const distributedDefines = [
+    ...(distributed.gloo ? ['INTUITOR_WITH_GLOO=1', 'USE_C10D_GLOO'] : []),
+    ...(distributed.nccl ? ['INTUITOR_WITH_NCCL=1', 'USE_C10D_NCCL'] : []),
+  ];
   const libs = ['-lc10', '-ltorch_cpu', '-ltorch', ...(info.cuda ? ['-lc10_cuda', '-ltorch_cuda'] : [])];
   const answers = {
     json: JSON.stringify(info),
     include: includes.join(' '),
     libdir: info.libdir,
     libs: libs.join(' '),
-    defines: [`_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}`, ...(info.cuda ? ['INTUITOR_WITH_CUDA=1'] : [])].join(' '),
+    defines: [`_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}`, ...(info.cuda ? ['INTUITOR_WITH_CUDA=1'] : []), ...distributedDefines].join(' '),
     // -z now: a mismatched library fails when the addon loads, not at the first call that needs it.
     // --no-as-needed: libtorch.so and libtorch_cuda.so register kernels and hooks from their static
     // initialisers; the addon names few of their symbols directly, so the linker would drop them.

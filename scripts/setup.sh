@@ -3,7 +3,8 @@
 # changed (a stamp records what the last build was made from). `npm test` and `npm run demo` run it.
 #
 #   1. libtorch: $LIBTORCH, else a Python torch package's folder, else the system's libtorch-dev;
-#      when none is found, installs Debian/Ubuntu libtorch-dev (+ OpenBLAS) with apt as root, or
+#      when none is found, installs Debian/Ubuntu libtorch-dev (+ OpenBLAS, + Gloo's headers for
+#      torch.distributed) with apt as root, or
 #      prints the command to run. Also fonts-dejavu-core (text in PNG charts) the same way, or a hint.
 #   2. npm ci, when node_modules does not match package-lock.json.
 #   3. node-gyp builds native/ against the local Node headers.
@@ -28,8 +29,9 @@ stamp=native/build/.setup-stamp
 fingerprint() {
   {
     node --version
-    echo "LIBTORCH=${LIBTORCH:-} PYTHON=${PYTHON:-}"
+    echo "LIBTORCH=${LIBTORCH:-} PYTHON=${PYTHON:-} CUDA_HOME=${CUDA_HOME:-} INTUITOR_NCCL=${INTUITOR_NCCL:-}"
     cat package-lock.json native/binding.gyp scripts/find-libtorch.mjs native/src/*
+    ls /usr/include/gloo/algorithm.h 2>/dev/null || true  # installing libgloo-dev later turns distributed on
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -38,7 +40,7 @@ if [[ $rebuild == 0 && -f $addon && -f $stamp && -f node_modules/.intuitor-lock-
 fi
 
 # ---- 1. libtorch ---------------------------------------------------------------------------------
-apt_packages=(libtorch-dev libopenblas0-pthread)
+apt_packages=(libtorch-dev libopenblas0-pthread libgloo-dev)
 apt_install() {
   log "installing $* with apt (a few minutes, once)"
   export DEBIAN_FRONTEND=noninteractive
@@ -63,14 +65,24 @@ if ! libtorch_json=$(node scripts/find-libtorch.mjs json 2>/dev/null); then
 fi
 log "libtorch: $(node -e 'const i = JSON.parse(process.argv[1]); console.log(`${i.source}, ${i.libdir}${i.cuda ? ", with CUDA" : ""}`)' "$libtorch_json")"
 
-# Debian's libtorch accepts any libblas.so.3; the reference BLAS is ~100x slower than OpenBLAS.
-if [[ "$libtorch_json" == *'"system":true'* ]] && command -v dpkg >/dev/null && ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
-  if can_apt; then
-    apt_install "${apt_packages[@]}"
-  else
-    log "warning: OpenBLAS is not installed; matrix products will use a slow BLAS. Install it with: sudo apt-get install -y libopenblas0-pthread"
+# With the system's libtorch, the rest of apt_packages when missing: Debian's libtorch accepts any
+# libblas.so.3 (the reference BLAS is ~100x slower than OpenBLAS), and its c10d headers need Gloo's
+# (libgloo-dev) for torch.distributed; without them the addon builds with distributed disabled.
+if [[ "$libtorch_json" == *'"system":true'* ]] && command -v dpkg >/dev/null; then
+  missing=()
+  for package in "${apt_packages[@]:1}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+  if ((${#missing[@]} > 0)); then
+    if can_apt; then
+      apt_install "${missing[@]}"
+      libtorch_json=$(node scripts/find-libtorch.mjs json)
+    else
+      [[ " ${missing[*]} " == *" libopenblas0-pthread "* ]] && log "warning: OpenBLAS is not installed; matrix products will use a slow BLAS"
+      [[ " ${missing[*]} " == *" libgloo-dev "* ]] && log "warning: Gloo's headers are not installed; torch.distributed (multi-process training) will be unavailable"
+      log "install what is missing with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
+    fi
   fi
 fi
+log "torch.distributed: $(node -e 'const d = JSON.parse(process.argv[1]).distributed ?? {}; console.log([d.gloo ? "gloo" : "", d.nccl ? "nccl" : ""].filter(Boolean).join(", ") + (d.why ? ` (${d.why})` : ""))' "$libtorch_json")"
 
 # Charts are rasterised with explicit font files (src/report/fonts.ts); without any, PNGs have no
 # text. Never fails the setup: the plotter falls back and says so.

@@ -1,4 +1,4 @@
-// The intuitor native addon: a thin N-API face over libtorch (ATen + autograd).
+// The intuitor native addon: a thin N-API face over libtorch (ATen + autograd) and c10d.
 // Only src/torch/ imports it; see common.h for the handle and error conventions.
 #include "common.h"
 
@@ -12,6 +12,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerAutograd(env, exports);
   registerRuntime(env, exports);
   registerCertainty(env, exports);
+  registerDistributed(env, exports);
   return exports;
 }
 

@@ -13,3 +13,4 @@ export { Generator, manualSeed } from './random.ts';
 export * from './runtime.ts';
 export { scope, keep, scopeDepth } from './scope.ts';
 export { coretypeForFlags, cpuFlags } from './blas-env.ts';
+export * as distributed from './distributed.ts';

@@ -19,7 +19,7 @@ test('shape mismatches name the op and both shapes', () => {
 test('dtype errors name the dtypes', () => {
   torch.scope(() => {
     const x = torch.ones([2, 3]);
-    assert.throws(() => x.gather(1, torch.ones([2, 1])), { message: /^gather: gather\(\): Expected dtype int64 for index/ });
+    assert.throws(() => x.gather(1, torch.ones([2, 1])), { message: /^gather: gather\(\): Expected dtype (int64|int32\/int64) for index/ });
     assert.throws(() => torch.embedding(torch.tensor([0.5]), torch.ones([4, 2])), { message: /^embedding: .*(Long|Int)/ });
     assert.throws(() => x.matmul(torch.ones([3, 2], { dtype: 'float64' })), { message: /^matmul: .*(Float|Double)/ });
   });
