@@ -29,6 +29,12 @@ export interface GenerateOptions extends SamplingOptions {
   stop?: string[];
   /** seeds the sampling; the same seed gives the same sequences */
   seed?: number;
+  /**
+   * one seed per prompt, instead of `seed`: a prompt's n sequences are drawn from its own
+   * generator, so they do not depend on the other prompts in the batch (data-parallel training
+   * splits a step's prompts over processes and must draw the same samples as one process)
+   */
+  promptSeeds?: readonly number[];
   tokenizer?: Detokenizer;
   /** called after each step for each sequence that produced a token */
   onToken?: (event: { sequence: number; prompt: number; tokenId: number; textDelta: string | undefined }) => void;
@@ -81,7 +87,9 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
   const rows = prompts.flatMap((p, i) => Array.from({ length: n }, () => ({ prompt: i, ids: p })));
   const batch = rows.length;
   const promptLength = Math.max(...prompts.map((p) => p.length));
-  const generator = new torch.Generator(options.seed ?? Math.floor(Math.random() * 2 ** 31));
+  if (options.promptSeeds && options.promptSeeds.length !== prompts.length) throw new Error(`generate: promptSeeds has ${options.promptSeeds.length} seeds for ${prompts.length} prompts`);
+  if (options.promptSeeds && options.seed !== undefined) throw new Error('generate: give seed or promptSeeds, not both');
+  const generators = options.promptSeeds ? options.promptSeeds.map((s) => new torch.Generator(s)) : new torch.Generator(options.seed ?? Math.floor(Math.random() * 2 ** 31));
   const cache = new KVCache(model.config, { batchSize: batch, maxLength: promptLength + options.maxNewTokens, dtype: model.dtype, device: model.device });
   const states: RowState[] = rows.map(() => ({ done: false, tokens: [], stats: [], text: '', finishReason: 'length' }));
 
@@ -96,7 +104,7 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
           // Only the last position's logits are needed: the LM head runs on [B, d], not [B, T, d].
           const last = model.forward(input, { attentionMask: mask, cache, output: 'hidden' }).select(1, -1); // [B, d]
           const logits = torch.linear(last, model.lmHeadWeight).float(); // [B, V]
-          const tokens = chooseTokens(logits, sampling, generator); // [B]
+          const tokens = chooseTokens(logits, sampling, generators); // [B]
           const { logprob, entropy, selfCertainty } = tokenStatistics(logits, { targets: tokens });
           return { chosen: Array.from(tokens.toArray() as BigInt64Array, Number), stats: torch.stack([logprob!, entropy!, selfCertainty]).toFloat64Array() };
         }),

@@ -50,10 +50,25 @@ export function warpLogits(logits: torch.Tensor, options: Required<SamplingOptio
   });
 }
 
-/** One token id per row of logits [B, V] -> [B] int64. */
-export function chooseTokens(logits: torch.Tensor, options: Required<SamplingOptions>, generator: torch.Generator): torch.Tensor {
+/**
+ * One token id per row of logits [B, V] -> [B] int64. With several generators, the rows form
+ * consecutive groups of B / generators.length rows, each sampled from its own generator, so a
+ * group's draws do not depend on which other groups share the batch.
+ */
+export function chooseTokens(logits: torch.Tensor, options: Required<SamplingOptions>, generators: torch.Generator | readonly torch.Generator[]): torch.Tensor {
   return torch.scope(() => {
     if (options.temperature === 0) return logits.argmax(-1);
-    return warpLogits(logits, options).softmax(-1).multinomial(1, { generator }).squeeze(-1);
+    // Our generators are CPU generators: the draw happens on the CPU wherever the logits live, so
+    // a seed gives the same tokens on every device.
+    const probs = warpLogits(logits, options).softmax(-1).to('cpu'); // [B, V]
+    const draw = (p: torch.Tensor, generator: torch.Generator) => p.multinomial(1, { generator });
+    let chosen: torch.Tensor;
+    if (!Array.isArray(generators)) chosen = draw(probs, generators as torch.Generator);
+    else {
+      const groupSize = probs.size(0) / generators.length;
+      if (!Number.isInteger(groupSize)) throw new Error(`chooseTokens: ${probs.size(0)} rows do not split into ${generators.length} equal groups`);
+      chosen = torch.cat(generators.map((generator, g) => draw(probs.narrow(0, g * groupSize, groupSize), generator)), 0);
+    }
+    return chosen.squeeze(-1).to(logits.device);
   });
 }

@@ -53,6 +53,20 @@ test('n samples per prompt: reproducible from a seed, rows tagged with their pro
   assert.ok(new Set(a.slice(0, 3).map((s) => s.tokenIds.join())).size > 1, 'samples of one prompt differ');
 });
 
+test("per-prompt seeds: a prompt's samples do not depend on the other prompts in the batch", async () => {
+  const hi = tokenizer.encode('Hi there, how are you today?');
+  const options = { maxNewTokens: 6, temperature: 1, n: 3, eosTokenIds: [] };
+  const together = await generate(model, [prompt, hi], { ...options, promptSeeds: [7, 8] });
+  const alone = await generate(model, [hi], { ...options, promptSeeds: [8] });
+  const swapped = await generate(model, [hi, prompt], { ...options, promptSeeds: [8, 7] });
+  assert.deepEqual(alone.map((s) => s.tokenIds), together.slice(3).map((s) => s.tokenIds));
+  assert.deepEqual(swapped.slice(3).map((s) => s.tokenIds), together.slice(0, 3).map((s) => s.tokenIds));
+  const reseeded = await generate(model, [hi], { ...options, promptSeeds: [9] });
+  assert.notDeepEqual(reseeded.map((s) => s.tokenIds), alone.map((s) => s.tokenIds));
+  await assert.rejects(generate(model, [hi], { ...options, promptSeeds: [1, 2] }), /promptSeeds has 2 seeds for 1 prompts/);
+  await assert.rejects(generate(model, [hi], { ...options, promptSeeds: [1], seed: 3 }), /give seed or promptSeeds, not both/);
+});
+
 test('per-token statistics are consistent: logprob <= 0, 0 < entropy <= log V, certainty >= 0', async () => {
   const [s] = await generate(model, [prompt], { maxNewTokens: 8, temperature: 1, seed: 3, eosTokenIds: [] });
   const logV = Math.log(model.config.vocabSize);
