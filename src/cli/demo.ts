@@ -11,7 +11,8 @@ import { Tokenizer } from '../tokenizer/index.ts';
 import { loadModel } from '../model/load.ts';
 import { arithQaItems, type ArithLevel } from '../data/arith.ts';
 import { evaluateQa, type QaEvaluation } from '../eval/qa-accuracy.ts';
-import { grpoFlags, resolveGrpoConfig } from '../rl/config.ts';
+import { resolveGrpoConfig } from '../rl/config.ts';
+import { ARITH_TINY_FORMAT } from '../rl/prompt.ts';
 import { train } from '../rl/trainer.ts';
 import { latestCheckpoint } from '../rl/checkpoint.ts';
 import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
@@ -47,7 +48,7 @@ export interface DemoResult {
 export async function runDemo(config: DemoConfig, io: { stdout: Writable; stderr: Writable }): Promise<DemoResult> {
   const started = performance.now();
   const levels = config.levels.split(',').map((l) => Number(l.trim()) as ArithLevel);
-  const format = { chat: true, instruction: grpoFlags.instruction.default };
+  const format = ARITH_TINY_FORMAT; // the prompts the embedded model was fine-tuned on
   const tokenizer = await Tokenizer.fromDir(config.model);
   const testItems = arithQaItems({ split: 'test', count: config.evalProblems, levels, seed: 1 });
   const measure = async (dir: string, label: string) => {
@@ -66,7 +67,7 @@ export async function runDemo(config: DemoConfig, io: { stdout: Writable; stderr
   const grpo = resolveGrpoConfig({
     model: config.model, output: config.output, reward: config.reward, steps: config.steps, promptsPerStep: config.promptsPerStep,
     numGenerations: config.numGenerations, microBatchSize: 28, learningRate: config.learningRate, maxCompletionLength: config.maxCompletionLength,
-    chat: true, saveSteps: config.steps, logCompletions: 1, seed: config.seed,
+    ...format, saveSteps: config.steps, logCompletions: 1, seed: config.seed,
   });
   rmSync(config.output, { recursive: true, force: true });
   io.stderr.write(`[training with --reward ${config.reward} for ${config.steps} steps of ${config.promptsPerStep} x ${config.numGenerations} responses; run folder ${config.output}]\n`);

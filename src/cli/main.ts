@@ -6,7 +6,7 @@ import { generateFlags, resolveGenerateConfig, runGenerate } from './generate.ts
 import { resolveServeConfig, runServe, serveFlags } from './serve.ts';
 import { bonFlags, resolveBonConfig, runBon } from './bon.ts';
 import { evalFlags, resolveEvalConfig, runEval } from './eval.ts';
-import { trainFlags, resolveTrainConfig, runTrain } from './train.ts';
+import { trainFlags, resolveLaunchConfig, resolveTrainConfig, runTrain } from './train.ts';
 import { initFlags, resolveInitConfig, runInit } from './init.ts';
 import { sftFlags, resolveSftConfig, runSft } from './sft.ts';
 import { demoFlags, resolveDemoConfig, runDemo } from './demo.ts';
@@ -32,7 +32,7 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
   const train = addFlags(program.command('train').description('Intuitor (self-certainty reward) or GRPO training; resumable').exitOverride(), trainFlags);
   train.action(async (options) => {
     const explicit = new Set(Object.keys(options).filter((key) => train.getOptionValueSource(key) === 'cli'));
-    await runTrain(resolveTrainConfig(options, explicit), io);
+    await runTrain(resolveTrainConfig(options, explicit), io, resolveLaunchConfig(options));
   });
   addFlags(program.command('init').description('a new model with random weights (a preset or config.json, and a tokenizer)').exitOverride(), initFlags).action(async (options) => {
     await runInit(resolveInitConfig(options), io);

@@ -27,6 +27,7 @@ export const sftFlags = {
   examples: { type: 'int', default: 20000, min: 1, help: 'arith: how many distinct training problems' },
   levels: { type: 'string', default: '1,2,3,4', help: 'arith: comma-separated levels to draw from (a level named twice counts twice)' },
   chat: { type: 'boolean', help: "format prompts with the model's chat template (as intuitor train --chat)" },
+  system: { ...grpoFlags.system },
   instruction: { ...grpoFlags.instruction },
   seed: { type: 'int', default: 0, min: 0, help: 'seeds the data and its order' },
 } as const satisfies FlagSpecs;
@@ -59,7 +60,7 @@ export async function runSft(config: SftConfig, io: { stderr: Writable }): Promi
   try {
     const eos = model.config.eosTokenIds[0] ?? tokenizer.eosTokenId;
     const pairs = readExamples(config).map((e) => ({
-      prompt: promptIds(tokenizer, e.prompt, { chat: config.chat, instruction: config.instruction }),
+      prompt: promptIds(tokenizer, e.prompt, config),
       // the completion ends with EOS so that the model learns to stop
       completion: [...tokenizer.encode(e.completion, { addSpecialTokens: false }), ...(eos !== undefined ? [eos] : [])],
     }));

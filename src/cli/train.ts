@@ -1,6 +1,8 @@
 // `intuitor train`: Intuitor (self-certainty reward) or GRPO with other rewards, on a dataset or the
 // built-in arith task. Every GrpoConfig field is a flag (src/rl/config.ts); --resume RUN continues
-// a run from its latest checkpoint with the configuration it was started with.
+// a run from its latest checkpoint with the configuration it was started with. --nproc/--nnodes
+// split each step over processes (src/rl/launch.ts); a process started with torchrun's variables
+// (RANK, WORLD_SIZE, ...) in its environment is one of them.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,10 +12,15 @@ import { readRows } from '../data/read-rows.ts';
 import { toQaItems, type QaItem } from '../data/qa.ts';
 import { grpoFlags, resolveGrpoConfig, type GrpoConfig } from '../rl/config.ts';
 import { train, type StepMetrics } from '../rl/trainer.ts';
+import { checkLaunchConfig, launchFlags, launchWorkers, type LaunchConfig } from '../rl/launch.ts';
+import { processGroupParallel } from '../rl/data-parallel.ts';
+import { initProcessGroup, rendezvousFromEnv } from '../torch/distributed.ts';
+import { checkFlagValues } from '../config/flags.ts';
 import type { FlagSpecs } from '../config/flags.ts';
 
 export const trainFlags = {
   ...grpoFlags,
+  ...launchFlags,
   model: { ...grpoFlags.model, required: false },
   resume: { type: 'string', help: 'continue the run in this folder from its latest checkpoint, with its saved config.json (--steps may extend it)' },
   config: { type: 'string', help: 'a JSON file of configuration fields (camelCase, as the flags); flags given on the command line override it' },
@@ -35,7 +42,8 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 /** The run's config: from the flags, or for --resume from the run folder (with --steps allowed to change). */
 export function resolveTrainConfig(values: Record<string, unknown>, explicit: ReadonlySet<string> = new Set(Object.keys(values))): GrpoConfig {
-  const { resume, config: configFile, ...rest } = values as { resume?: string; config?: string } & Record<string, unknown>;
+  const { resume, config: configFile, ...given } = values as { resume?: string; config?: string } & Record<string, unknown>;
+  const rest = Object.fromEntries(Object.entries(given).filter(([k]) => !(k in launchFlags)));
   if (configFile !== undefined && resume !== undefined) throw new Error('--config and --resume exclude each other: a resumed run keeps the configuration it was started with');
   if (configFile !== undefined) {
     // File values first; then only the flags given on the command line (not commander's defaults).
@@ -58,11 +66,38 @@ export async function loadTrainingItems(data: string): Promise<QaItem[]> {
   return toQaItems(await readRows(data), {}, data);
 }
 
-export async function runTrain(config: GrpoConfig, io: { stderr: Writable }): Promise<StepMetrics[]> {
+/** The launch flags of the command line (defaults where absent). */
+export function resolveLaunchConfig(values: Record<string, unknown>): LaunchConfig {
+  const launch = checkFlagValues(launchFlags, Object.fromEntries(Object.entries(values).filter(([k]) => k in launchFlags)));
+  checkLaunchConfig(launch);
+  return launch;
+}
+
+export async function runTrain(config: GrpoConfig, io: { stderr: Writable }, launch: LaunchConfig = resolveLaunchConfig({})): Promise<StepMetrics[]> {
+  const rendezvous = rendezvousFromEnv();
+  if (!rendezvous && launch.nproc * launch.nnodes > 1) {
+    io.stderr.write(`[starting ${launch.nproc} worker process${launch.nproc > 1 ? 'es' : ''} on node ${launch.nodeRank} of ${launch.nnodes}; rendezvous at ${launch.masterAddr}:${launch.masterPort}]\n`);
+    await launchWorkers(config, launch, io);
+    io.stderr.write(`[done: ${config.steps} steps; checkpoints and metrics.jsonl in ${config.output}]\n`);
+    return [];
+  }
   const tokenizer = await Tokenizer.fromDir(config.model);
   const items = await loadTrainingItems(config.data);
-  io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')}; run folder ${config.output}]\n`);
-  const history = await train({ config, tokenizer, items, log: io.stderr as never });
-  io.stderr.write(`[done: ${config.steps} steps; checkpoints and metrics.jsonl in ${config.output}]\n`);
-  return history;
+  if (!rendezvous) {
+    io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')}; run folder ${config.output}]\n`);
+    const history = await train({ config, tokenizer, items, log: io.stderr as never });
+    io.stderr.write(`[done: ${config.steps} steps; checkpoints and metrics.jsonl in ${config.output}]\n`);
+    return history;
+  }
+  // One worker of a data-parallel run: with --device cuda each process on a machine takes its own GPU.
+  const device = config.device === 'cuda' ? `cuda:${rendezvous.localRank}` : config.device;
+  const group = initProcessGroup({ ...rendezvous, backend: device.startsWith('cuda') ? 'nccl' : 'gloo', timeoutMs: launch.distTimeout * 1000 });
+  try {
+    if (group.rank === 0) {
+      io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')} on ${group.worldSize} process${group.worldSize > 1 ? 'es' : ''} (${group.backend}); run folder ${config.output}]\n`);
+    }
+    return await train({ config, tokenizer, items, log: io.stderr as never, parallel: processGroupParallel(group), device });
+  } finally {
+    group.destroy();
+  }
 }

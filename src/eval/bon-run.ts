@@ -83,7 +83,7 @@ export async function runBestOfN(options: RunBestOfNOptions): Promise<BonRecord[
   let labelled = previous.filter((r) => r.correct !== undefined).length;
   progress.resume(done.size);
   for (const item of todo) {
-    const sequences = await generate(model, [promptIds(tokenizer, item.question, { chat: settings.chat, instruction: settings.instruction, system: settings.systemPrompt })], {
+    const sequences = await generate(model, [promptIds(tokenizer, item.question, { chat: settings.chat, instruction: settings.instruction, system: settings.systemPrompt ?? '' })], {
       maxNewTokens: settings.maxNewTokens,
       n: settings.n,
       temperature: settings.temperature,

@@ -102,7 +102,8 @@ export function loadOptimizerState(checkpointDir: string, model: CausalLM, optim
     torch.scope(() => {
       const state = names.map((name) => {
         if (steps[name] === undefined) return null;
-        return { step: steps[name]!, expAvg: file.load(`exp_avg.${name}`), expAvgSq: file.load(`exp_avg_sq.${name}`) };
+        const where = { device: model.device };
+        return { step: steps[name]!, expAvg: file.load(`exp_avg.${name}`, where), expAvgSq: file.load(`exp_avg_sq.${name}`, where) };
       });
       optimizer.loadStateDict({ options, state });
     });

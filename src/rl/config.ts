@@ -5,6 +5,7 @@
 // Each field is also a command-line flag (src/cli/train.ts), defined once here.
 
 import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
+import { INTUITOR_SYSTEM_PROMPT } from './prompt.ts';
 
 export const rewardNames = ['self-certainty', 'correctness', 'plurality', 'neg-entropy', 'format'] as const;
 export type RewardName = (typeof rewardNames)[number];
@@ -40,12 +41,13 @@ export const grpoFlags = {
   scaleRewards: { type: 'boolean', default: true, help: 'divide each group\'s advantages by its reward std' },
   maskTruncatedCompletions: { type: 'boolean', help: 'leave responses that hit the length limit out of the loss' },
   chat: { type: 'boolean', help: "format prompts with the model's chat template" },
-  system: { type: 'string', help: 'system prompt (with --chat)' },
-  instruction: { type: 'string', default: 'Please reason step by step, and put your final answer within \\boxed{}.', help: 'appended to each question' },
+  system: { type: 'string', default: INTUITOR_SYSTEM_PROMPT, help: "system prompt: a system message with --chat, else a first paragraph (default: the Intuitor paper's; '' for none)" },
+  instruction: { type: 'string', default: '', help: 'appended to each question after a newline' },
   saveSteps: { type: 'int', default: 50, min: 1, help: 'checkpoint every this many steps (and at the end)' },
   logCompletions: { type: 'int', default: 2, min: 0, help: 'sampled completions written to the log per step' },
   seed: { type: 'int', default: 0, min: 0, help: 'seeds data order, sampling and initialisation' },
   dtype: { type: 'string', default: 'float32', choices: ['float32', 'bfloat16'], help: 'parameter and compute dtype' },
+  device: { type: 'string', default: 'cpu', help: "'cpu', 'cuda' or 'cuda:N'; with several processes on a machine, 'cuda' gives each its own GPU (cuda:LOCAL_RANK)" },
 } as const satisfies FlagSpecs;
 
 type GrpoFlagValues = FlagValues<typeof grpoFlags>;
@@ -77,7 +79,7 @@ export function resolveGrpoConfig(values: Record<string, unknown>): GrpoConfig {
     throw new Error(`--reward-weights needs ${names.length} number${names.length > 1 ? 's' : ''} (one per reward: ${names.join(', ')}), got "${v.rewardWeights}"`);
   }
   if (v.offlineCertainty && !names.includes('self-certainty')) throw new Error('--offline-certainty changes the self-certainty reward: add self-certainty to --reward');
-  if (v.system !== undefined && !v.chat) throw new Error('--system needs --chat');
+  if (!/^(cpu|cuda(:\d+)?)$/.test(v.device)) throw new Error(`--device must be cpu, cuda or cuda:N, got "${v.device}"`);
   if (v.minLearningRate > v.learningRate) throw new Error(`--min-learning-rate (${v.minLearningRate}) must not exceed --learning-rate (${v.learningRate})`);
   // Micro-batches need not divide the step's sequences: the last one is smaller, and the loss is
   // weighted by each micro-batch's share, so the gradient is the same for any split.

@@ -11,9 +11,15 @@
 //                 -> backward), clip the gradient norm, AdamW with cosine schedule and warmup
 //   5. log, and checkpoint every saveSteps steps
 //
-// Simplifications, stated: one process; the reference model is the initial policy, frozen; the
-// log-probs in the loss use logits / temperature (the sampling distribution, as TRL does), while
+// Data parallel (--nproc, src/rl/data-parallel.ts): each process rolls out its share of the
+// step's prompts, whole groups only, weights its losses by their share of the global batch, and
+// the gradients are summed over processes before the optimizer step; rank 0 logs and saves.
+//
+// Simplifications, stated: the reference model is the initial policy, frozen; the log-probs in
+// the loss use logits / temperature (the sampling distribution, as TRL does), while
 // self-certainty is measured on the raw logits unless --certainty-temperature says otherwise.
+// Each prompt's G responses are sampled from a generator seeded by (seed, step, prompt), so they
+// do not depend on how the step's prompts are split over processes.
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -35,6 +41,8 @@ import { completionLogprobs } from './policy.ts';
 import { rewardFunctions, type RewardInput } from './rewards.ts';
 import { promptIds as formatPrompt } from './prompt.ts';
 import type { GrpoConfig } from './config.ts';
+import { singleProcess, type DataParallel } from './data-parallel.ts';
+import { SeededRandom } from '../data/seeded-random.ts';
 import { latestCheckpoint, loadOptimizerState, saveTrainingCheckpoint, writeJsonAtomic, type TrainerState } from './checkpoint.ts';
 
 export interface TrainerInputs {
@@ -46,6 +54,10 @@ export interface TrainerInputs {
   /** stop once this many steps are done (a part of the run; the schedule still spans config.steps) */
   untilStep?: number;
   log?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** the processes this run is split over (default: this one alone) */
+  parallel?: DataParallel;
+  /** where this process computes (default: config.device); a launcher gives each rank its own GPU */
+  device?: string;
 }
 
 export interface StepMetrics {
@@ -62,16 +74,17 @@ export interface StepMetrics {
   entropy: number;
   gradNorm: number;
   tokensPerSecond: number;
-  seconds: { generate: number; score: number; backward: number };
+  /** wall-clock phases of the step on rank 0; communicate is the part of backward spent exchanging gradients */
+  seconds: { generate: number; score: number; backward: number; communicate: number };
   samples: { prompt: string; completion: string; reward: number }[];
 }
 
 const mean = (v: readonly number[]) => (v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length);
 const std = (v: readonly number[]) => Math.sqrt(mean(v.map((x) => (x - mean(v)) ** 2)));
 
-/** Identifies a run's settings; the length of the run (steps) and logging cadence may change on resume. */
+/** Identifies a run's settings; the length of the run (steps), logging cadence and device may change on resume. */
 export function configFingerprint(config: GrpoConfig): string {
-  const { steps: _steps, warmupSteps: _warmup, saveSteps: _save, logCompletions: _log, ...rest } = config;
+  const { steps: _steps, warmupSteps: _warmup, saveSteps: _save, logCompletions: _log, device: _device, ...rest } = config;
   // Sorted keys: the same settings give the same fingerprint however the object was assembled.
   const sorted = Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
@@ -81,19 +94,21 @@ export function configFingerprint(config: GrpoConfig): string {
 // the endless sequence is a pure function of (seed, cursor), so resuming needs only the cursor.
 function itemAt(items: readonly QaItem[], seed: number, cursor: number): QaItem {
   const epoch = Math.floor(cursor / items.length);
-  const order = items.map((_, i) => i);
-  let state = (seed * 1_000_003 + epoch * 7919 + 1) >>> 0;
-  for (let i = order.length - 1; i > 0; i--) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    const j = state % (i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  const order = new SeededRandom(seed * 1_000_003 + epoch * 7919 + 1).shuffle(items.map((_, i) => i));
   return items[order[cursor % items.length]!]!;
+}
+
+/** The sampling seed of each of a step's prompts: a pure function of (seed, step, prompt). */
+function rolloutSeeds(seed: number, step: number, prompts: number): number[] {
+  const random = new SeededRandom(seed * 1_000_003 + step);
+  return Array.from({ length: prompts }, () => Math.floor(random.next() * 2 ** 31));
 }
 
 export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   const { config, tokenizer, items } = inputs;
+  const parallel = inputs.parallel ?? singleProcess;
   if (items.length === 0) throw new Error('no training prompts');
+  const shard = parallel.shard(config.promptsPerStep); // this process's prompts of each step
   const runDir = config.output;
   mkdirSync(runDir, { recursive: true });
   const fingerprint = configFingerprint(config);
@@ -101,13 +116,14 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   if (resumeFrom && resumeFrom.state.configFingerprint !== fingerprint) {
     throw new Error(`${runDir} holds a run with another configuration; resume it with its own config.json, or choose another --output`);
   }
-  writeJsonAtomic(join(runDir, 'config.json'), config);
+  if (parallel.isMain) writeJsonAtomic(join(runDir, 'config.json'), config);
 
   // Models: the policy (trained), and the frozen initial policy when the KL or offline scoring needs it.
-  const dtype = config.dtype as 'float32' | 'bfloat16';
-  const policy = loadModel(resumeFrom ? join(resumeFrom.dir, 'model') : config.model, { dtype });
-  const reference: CausalLM | undefined = config.beta > 0 || config.offlineCertainty ? loadModel(config.model, { dtype }) : undefined;
+  const loadOptions = { dtype: config.dtype as 'float32' | 'bfloat16', device: inputs.device ?? config.device };
+  const policy = loadModel(resumeFrom ? join(resumeFrom.dir, 'model') : config.model, loadOptions);
+  const reference: CausalLM | undefined = config.beta > 0 || config.offlineCertainty ? loadModel(config.model, loadOptions) : undefined;
   const params = policy.parameters();
+  parallel.broadcastParameters(params);
   for (const p of params) p.requiresGrad_(true);
   const optimizer = new torch.AdamW(params, { lr: config.learningRate, betas: [config.adamBeta1, config.adamBeta2], eps: config.adamEpsilon, weightDecay: config.weightDecay });
   if (resumeFrom) loadOptimizerState(resumeFrom.dir, policy, optimizer);
@@ -117,12 +133,13 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   const promptIdsOf = (question: string) => formatPrompt(tokenizer, question, config);
   const metricsPath = join(runDir, 'metrics.jsonl');
   // Steps logged after the checkpoint we resume from were lost with the process: drop their lines.
-  const kept = readMetrics(runDir).filter((m) => m.step <= state.step);
-  writeFileSync(metricsPath, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
-  const progress = new Progress({ label: 'train', total: config.steps, unit: 'steps', ...(inputs.log ? { stream: inputs.log as never } : {}) });
+  if (parallel.isMain) writeFileSync(metricsPath, readMetrics(runDir).filter((m) => m.step <= state.step).map((m) => `${JSON.stringify(m)}\n`).join(''));
+  // Only rank 0 reports progress; the others would print the same numbers.
+  const log = parallel.isMain ? inputs.log : ({ write: () => true } as unknown as NodeJS.WritableStream);
+  const progress = new Progress({ label: 'train', total: config.steps, unit: 'steps', ...(log ? { stream: log as never } : {}) });
   progress.resume(state.step);
   const history: StepMetrics[] = [];
-  const tensorboard = new TensorBoardWriter(join(runDir, 'tensorboard'));
+  const tensorboard = parallel.isMain ? new TensorBoardWriter(join(runDir, 'tensorboard')) : undefined;
 
   try {
     const stopAt = Math.min(config.steps, inputs.untilStep ?? config.steps);
@@ -130,16 +147,17 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
       const started = performance.now();
       const lr = torch.cosineWithWarmup(state.step, { peakLr: config.learningRate, totalSteps: config.steps, warmupSteps: config.warmupSteps, minLr: config.minLearningRate });
       optimizer.lr = lr;
+      const communicatedBefore = parallel.communicationSeconds;
 
-      // 1. Rollout: G responses for each of the step's prompts, from the current policy.
-      const prompts = Array.from({ length: config.promptsPerStep }, (_, k) => itemAt(items, config.seed, state.dataCursor + k));
+      // 1. Rollout: G responses for each of this process's prompts, from the current policy.
+      const prompts = Array.from({ length: shard.end - shard.start }, (_, k) => itemAt(items, config.seed, state.dataCursor + shard.start + k));
       const promptIds = prompts.map((p) => promptIdsOf(p.question));
       const sequences: GeneratedSequence[] = await generate(policy, promptIds, {
         n: config.numGenerations,
         maxNewTokens: config.maxCompletionLength,
         temperature: config.temperature,
         topP: config.topP,
-        seed: config.seed * 1_000_003 + state.step,
+        promptSeeds: rolloutSeeds(config.seed, state.step, config.promptsPerStep).slice(shard.start, shard.end),
         eosTokenIds,
         tokenizer,
       });
@@ -162,11 +180,13 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
       const advantages = combinedAdvantages(rewardsByFunction, config.rewards.map((r) => r.weight), config.numGenerations, { scale: config.scaleRewards });
       const scored = performance.now();
 
-      // 3-4. Policy update(s) over micro-batches; the loss of each is weighted by its share.
+      // 3-4. Policy update(s) over micro-batches; the loss of each is weighted by its share of
+      // the step's whole batch (all processes), so that summed gradients are the batch's gradient.
       const micro = chunk(sequences.map((s, i) => i), config.microBatchSize);
       const maskFor = (i: number) => !(config.maskTruncatedCompletions && sequences[i]!.finishReason === 'length');
       const packed = micro.map((indices) => packPromptCompletions(indices.map((i) => ({ prompt: pairs[i]!.prompt, completion: pairs[i]!.response })), padId));
-      const totalTokens = Math.max(1, sequences.reduce((sum, s, i) => sum + (maskFor(i) ? s.tokenIds.length : 0), 0));
+      const [allTokens] = parallel.sum([sequences.reduce((sum, s, i) => sum + (maskFor(i) ? s.tokenIds.length : 0), 0)]);
+      const totalTokens = Math.max(1, allTokens!);
       const constants = torch.noGrad(() =>
         packed.map((batch) => ({
           old: config.numIterations > 1 ? completionLogprobs(policy, batch, { temperature: config.temperature }).logprobs.keep() : undefined,
@@ -184,7 +204,7 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
             const mask = torch.tensor(batch.completionMask.map((row, r) => (maskFor(indices[r]!) ? row : row.map(() => 0))), { dtype: 'float32', device: policy.device }); // [b, R]
             const out = completionLogprobs(policy, batch, { temperature: config.temperature });
             const tokens = mask.sum().item();
-            const share = config.lossType === 'bnpo' ? tokens / totalTokens : indices.length / sequences.length;
+            const share = config.lossType === 'bnpo' ? tokens / totalTokens : indices.length / config.sequencesPerStep;
             const { loss, kl: microKl, clipFraction: microClip } = policyLoss(
               {
                 logprobs: out.logprobs,
@@ -201,6 +221,7 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
             clipFraction += (microClip * tokens) / totalTokens / config.numIterations;
           });
         });
+        parallel.sumGradients(params);
         gradNorm = torch.clipGradNorm(params, config.maxGradNorm);
         optimizer.step();
         optimizer.zeroGrad();
@@ -211,41 +232,57 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
       }
       state.step += 1;
       state.dataCursor += config.promptsPerStep;
-      const finished = performance.now();
+      const updated = performance.now();
 
-      // 5. Metrics, log, checkpoint.
-      const certainty = rewardInput.tokenSelfCertainty.map((t) => mean(t));
-      const labelled = sequences.filter((s) => prompts[s.prompt]!.label !== undefined);
-      const correct = labelled.filter((s) => {
-        const answer = extractAnswer(s.text ?? '');
-        return answer !== undefined && answersEquivalent(answer, prompts[s.prompt]!.label!);
-      }).length;
+      // 5. Metrics over the whole step (every process's sequences), log, checkpoint.
       const totalReward = rewardsByFunction[0]!.map((_, i) => rewardsByFunction.reduce((sum, r, k) => sum + config.rewards[k]!.weight * r[i]!, 0));
-      const generatedTokens = sequences.reduce((a, s) => a + s.tokenIds.length, 0);
+      const correctness = sequences.map((s) => {
+        const label = prompts[s.prompt]!.label;
+        if (label === undefined) return -1; // unlabelled: left out of the accuracy
+        const answer = extractAnswer(s.text ?? '');
+        return answer !== undefined && answersEquivalent(answer, label) ? 1 : 0;
+      });
+      // One row per sequence: [per-reward values..., total reward, certainty, correct, length, entropy].
+      const local = sequences.flatMap((s, i) => [...rewardsByFunction.map((r) => r[i]!), totalReward[i]!, mean(rewardInput.tokenSelfCertainty[i]!), correctness[i]!, s.tokenIds.length, mean(s.entropies)]);
+      const width = config.rewards.length + 5;
+      const rows = chunk(parallel.gather(local), width);
+      const column = (c: number) => rows.map((r) => r[c]!);
+      const [loss, stepKl, stepClip] = parallel.sum([lossValue, kl, clipFraction]) as [number, number, number];
+      const finished = performance.now();
+      const certainty = column(width - 4);
+      const labelled = column(width - 3).filter((c) => c >= 0);
+      const generatedTokens = column(width - 2).reduce((a, b) => a + b, 0);
       const metrics: StepMetrics = {
         step: state.step,
         lr,
-        loss: lossValue,
-        reward: mean(totalReward),
-        rewards: Object.fromEntries(config.rewards.map((r, k) => [r.name, { mean: mean(rewardsByFunction[k]!), std: std(rewardsByFunction[k]!) }])),
+        loss,
+        reward: mean(column(width - 5)),
+        rewards: Object.fromEntries(config.rewards.map((r, k) => [r.name, { mean: mean(column(k)), std: std(column(k)) }])),
         selfCertainty: { mean: mean(certainty), std: std(certainty), min: Math.min(...certainty), max: Math.max(...certainty) },
-        accuracy: labelled.length > 0 ? correct / labelled.length : undefined,
-        kl,
-        clipFraction,
-        completionLength: generatedTokens / sequences.length,
-        entropy: mean(sequences.map((s) => mean(s.entropies))),
+        accuracy: labelled.length > 0 ? labelled.filter((c) => c === 1).length / labelled.length : undefined,
+        kl: stepKl,
+        clipFraction: stepClip,
+        completionLength: generatedTokens / rows.length,
+        entropy: mean(column(width - 1)),
         gradNorm,
         tokensPerSecond: generatedTokens / ((finished - started) / 1000),
-        seconds: { generate: (generated - started) / 1000, score: (scored - generated) / 1000, backward: (finished - scored) / 1000 },
+        seconds: {
+          generate: (generated - started) / 1000,
+          score: (scored - generated) / 1000,
+          backward: (updated - scored) / 1000,
+          communicate: parallel.communicationSeconds - communicatedBefore,
+        },
         samples: sequences.slice(0, config.logCompletions).map((s, i) => ({ prompt: prompts[s.prompt]!.question, completion: s.text ?? '', reward: totalReward[i]! })),
       };
-      appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
-      tensorboard.scalars(metrics.step, scalarsOf(metrics));
       history.push(metrics);
-      progress.tick(1, `reward ${metrics.reward.toFixed(4)} certainty ${metrics.selfCertainty.mean.toFixed(4)}${metrics.accuracy === undefined ? '' : ` accuracy ${(100 * metrics.accuracy).toFixed(1)}%`} kl ${kl.toExponential(1)}`);
-      if (state.step % config.saveSteps === 0 || state.step === config.steps) {
-        saveTrainingCheckpoint(runDir, { model: policy, optimizer, state, tokenizerDir: config.model });
+      if (parallel.isMain) {
+        appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
+        tensorboard!.scalars(metrics.step, scalarsOf(metrics));
+        if (state.step % config.saveSteps === 0 || state.step === config.steps) {
+          saveTrainingCheckpoint(runDir, { model: policy, optimizer, state, tokenizerDir: config.model });
+        }
       }
+      progress.tick(1, `reward ${metrics.reward.toFixed(4)} certainty ${metrics.selfCertainty.mean.toFixed(4)}${metrics.accuracy === undefined ? '' : ` accuracy ${(100 * metrics.accuracy).toFixed(1)}%`} kl ${stepKl.toExponential(1)}`);
       await new Promise(setImmediate); // one event-loop turn per step
     }
     progress.finish();
@@ -278,6 +315,7 @@ export function scalarsOf(m: StepMetrics): Record<string, number> {
     'seconds/generate': m.seconds.generate,
     'seconds/score': m.seconds.score,
     'seconds/backward': m.seconds.backward,
+    'seconds/communicate': m.seconds.communicate,
   };
 }
 

@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARITH_VOCABULARY } from '../data/arith.ts';
-import { grpoFlags } from '../rl/config.ts';
+import { BOXED_INSTRUCTION } from '../rl/prompt.ts';
 
 export const CHATML_TEMPLATE =
   "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
@@ -69,9 +69,9 @@ export function buildWordTokenizer(words: readonly string[], specials: readonly 
   return { tokenizerJson, tokenizerConfig };
 }
 
-/** The words of the arith task: its vocabulary, the default instruction's words and the chat roles. */
+/** The words of the arith task: its vocabulary, the arith-tiny instruction's words and the chat roles. */
 export function arithTokenizerWords(): string[] {
-  const instructionWords = grpoFlags.instruction.default.match(/[A-Za-z]+/g) ?? [];
+  const instructionWords = BOXED_INSTRUCTION.match(/[A-Za-z]+/g) ?? [];
   return [...new Set([...ARITH_VOCABULARY, ...instructionWords, 'user', 'assistant', 'system'])];
 }
 

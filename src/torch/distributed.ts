@@ -9,6 +9,7 @@
 // group's timeout (a dead or missing rank is an Error, never a hang). Every rank must call the
 // same collectives, in the same order, with tensors of the same shapes and dtypes.
 
+import { createServer } from 'node:net';
 import { native, type NativeHandle } from './native.ts';
 import { Tensor, wrap } from './tensor.ts';
 
@@ -168,4 +169,15 @@ export class ProcessGroup {
   toString(): string {
     return `ProcessGroup(backend=${this.backend}, rank=${this.rank}, worldSize=${this.worldSize}${this.isDestroyed ? ', destroyed' : ''})`;
   }
+}
+
+/** A TCP port nothing listens on now (the OS picks it, then it is closed): for a rendezvous on one machine. */
+export function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

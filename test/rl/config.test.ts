@@ -26,7 +26,6 @@ test('invalid configurations say how to fix them', () => {
     [{ lossType: 'ppo' }, /--loss-type must be one of grpo, bnpo, dr_grpo, got "ppo"/],
     [{ learningRate: 0 }, /--learning-rate must be > 0, got 0/],
     [{ minLearningRate: 1e-3 }, /--min-learning-rate \(0\.001\) must not exceed --learning-rate \(0\.000003\)|--min-learning-rate \(0\.001\) must not exceed --learning-rate \(3e-6\)/],
-    [{ system: 'be brief' }, /--system needs --chat/],
     [{ epochs: 3 }, /unknown option: --epochs/],
   ];
   for (const [values, message] of cases) assert.throws(() => resolveGrpoConfig({ model: 'm', ...values }), message, JSON.stringify(values));

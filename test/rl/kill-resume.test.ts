@@ -19,7 +19,7 @@ test('kill -9 between checkpoints, then --resume: same weights as a run that was
     const data = join(folder, 'data.jsonl');
     writeFileSync(data, ['1+1', '2+2', '3+3', '4+4'].map((q) => JSON.stringify({ question: q })).join('\n'));
     const args = (output: string) => [bin, 'train', '--model', fixtureDir('llama-tiny'), '--data', data, '--output', output, '--steps', '8', '--save-steps', '3',
-      '--prompts-per-step', '2', '--num-generations', '2', '--max-completion-length', '4', '--learning-rate', '1e-3', '--instruction', ''];
+      '--prompts-per-step', '2', '--num-generations', '2', '--max-completion-length', '4', '--learning-rate', '1e-3', '--instruction', '', '--system', ''];
     const whole = join(folder, 'whole');
     const unbroken = spawnSync(process.execPath, args(whole), { encoding: 'utf8' });
     assert.equal(unbroken.status, 0, unbroken.stderr);

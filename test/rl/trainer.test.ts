@@ -21,7 +21,7 @@ const quiet = { write: () => true } as never;
 function config(output: string, extra: Record<string, unknown> = {}) {
   return resolveGrpoConfig({
     model: fixture, output, steps: 6, promptsPerStep: 2, numGenerations: 3, microBatchSize: 4, maxCompletionLength: 4,
-    learningRate: 1e-3, beta: 0.01, saveSteps: 3, seed: 1, instruction: '', logCompletions: 1, ...extra,
+    learningRate: 1e-3, beta: 0.01, saveSteps: 3, seed: 1, instruction: '', system: '', logCompletions: 1, ...extra,
   });
 }
 

@@ -10,7 +10,7 @@ import rust from 'tokenizers';
 import { Tokenizer } from '../../src/tokenizer/index.ts';
 import { arithTokenizerWords, buildWordTokenizer, writeWordTokenizer } from '../../src/tokenizer/build-word-tokenizer.ts';
 import { arithProblems } from '../../src/data/arith.ts';
-import { grpoFlags } from '../../src/rl/config.ts';
+import { BOXED_INSTRUCTION } from '../../src/rl/prompt.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'intuitor-word-tok-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,7 +20,7 @@ const oracle = rust.Tokenizer.fromFile(join(dir, 'tokenizer.json'));
 
 const texts = [
   ...arithProblems({ split: 'test', count: 150, seed: 3 }).flatMap((p) => [p.question, p.solution]),
-  grpoFlags.instruction.default,
+  BOXED_INSTRUCTION,
   '  Tom  has, a bag\tand\nnew cards\n\n',
   '(3 + 4) * 5 = 35',
 ];

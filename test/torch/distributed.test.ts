@@ -9,19 +9,9 @@ import * as torch from '../../src/torch/index.ts';
 import { native } from '../../src/torch/native.ts';
 import type { WorkerConfig } from '../helpers/dist-worker.ts';
 
-const { initProcessGroup, rendezvousFromEnv } = torch.distributed;
+const { initProcessGroup, rendezvousFromEnv, freeLoopbackPort: freePort } = torch.distributed;
 const worker = fileURLToPath(new URL('../helpers/dist-worker.ts', import.meta.url));
 
-/** A port nothing listens on now: the OS picks it, we close it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Report {
   rank: number;
