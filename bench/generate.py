@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch baseline for bench/generate.ts: the same Qwen2 decoder and KV-cache sampling loop, in plain PyTorch.
 
-Started by bench/generate.ts as `/usr/bin/python3 bench/generate.py '<settings JSON>'`. It sets the same
-thread count, loads the model folder the TS side saved (config.json + model.safetensors, read by the small
+Started by bench/generate.ts (and bench/gpu-check.ts) as `python3 bench/generate.py '<settings JSON>'`. It sets
+the same thread count, computes on the settings' "device" ('cpu' by default; on CUDA the clocks are read after
+torch.cuda.synchronize(), and sampling draws on the GPU with a CUDA generator), loads the model folder the TS side saved (config.json + model.safetensors, read by the small
 parser in bench/qwen2.py), then answers commands, one JSON object per line on stdin, with one JSON line on stdout, so
 that the runner can interleave the two sides' measurements round by round.
 
@@ -32,10 +33,11 @@ import sys
 import torch
 
 import harness
-from harness import now_ns, serve, setup
+from harness import device_info, device_of, now_ns, serve, setup, synchronize
 from qwen2 import KVCache, Qwen2
 
 settings = setup()
+DEVICE = device_of(settings)
 
 
 MODEL = None
@@ -44,8 +46,8 @@ PAD_ID = 0
 
 def left_pad(prompts):
     length = max(len(p) for p in prompts)
-    ids = torch.tensor([[PAD_ID] * (length - len(p)) + p for p in prompts], dtype=torch.int64)
-    mask = torch.tensor([[0] * (length - len(p)) + [1] * len(p) for p in prompts], dtype=torch.int64)
+    ids = torch.tensor([[PAD_ID] * (length - len(p)) + p for p in prompts], dtype=torch.int64, device=DEVICE)
+    mask = torch.tensor([[0] * (length - len(p)) + [1] * len(p) for p in prompts], dtype=torch.int64, device=DEVICE)
     return ids, mask
 
 
@@ -56,8 +58,10 @@ def prefill(prompts, reps):
     with torch.no_grad():
         for _ in range(reps):
             cache = KVCache(MODEL, ids.shape[0], ids.shape[1])
+            synchronize(DEVICE)
             start = now_ns()
             logits = MODEL.forward(ids, mask, cache)
+            synchronize(DEVICE)
             total += now_ns() - start
             del logits, cache
     return {"ms_per_forward": total / reps / 1e6}
@@ -69,8 +73,9 @@ def generate(prompts, max_new_tokens, temperature, seed, return_tokens):
     model = MODEL
     vocab = model.vocab
     log_v = math.log(vocab)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(DEVICE).manual_seed(seed)
     batch = len(prompts)
+    synchronize(DEVICE)
     start = now_ns()
     prefill_end = None
     with torch.no_grad():
@@ -81,6 +86,7 @@ def generate(prompts, max_new_tokens, temperature, seed, return_tokens):
         for step in range(max_new_tokens):
             logits = model.forward(input_ids, mask, cache)
             if prefill_end is None:
+                synchronize(DEVICE)
                 prefill_end = now_ns()
             logits = logits.select(1, -1).float()  # [B, V]
             if temperature == 0:
@@ -102,9 +108,10 @@ def generate(prompts, max_new_tokens, temperature, seed, return_tokens):
                 stats[b].append({"logprob": row_stats[0][b], "entropy": row_stats[1][b], "selfCertainty": row_stats[2][b]})
             if step == max_new_tokens - 1:
                 break
-            input_ids = torch.tensor([[t] for t in chosen], dtype=torch.int64)
+            input_ids = torch.tensor([[t] for t in chosen], dtype=torch.int64, device=DEVICE)
             mask = torch.cat([mask, torch.ones_like(input_ids)], 1)
         del cache
+    synchronize(DEVICE)
     end = now_ns()
     out = {"total_ms": (end - start) / 1e6, "decode_ms": (end - prefill_end) / 1e6, "prefill_ms": (prefill_end - start) / 1e6}
     if return_tokens:
@@ -116,7 +123,7 @@ def generate(prompts, max_new_tokens, temperature, seed, return_tokens):
 def load(command):
     global MODEL, PAD_ID
     start = now_ns()
-    MODEL = Qwen2(command["dir"])
+    MODEL = Qwen2(command["dir"], DEVICE)
     PAD_ID = command["pad_id"]
     return {"ms": (now_ns() - start) / 1e6}
 
@@ -124,7 +131,7 @@ def load(command):
 def main():
     serve(
         {
-            "info": lambda c: harness.info(c, python=sys.version.split()[0]),
+            "info": lambda c: harness.info(c, python=sys.version.split()[0], **device_info(DEVICE)),
             "load": load,
             "prefill": lambda c: prefill(c["prompts"], c["reps"]),
             "generate": lambda c: generate(c["prompts"], c["max_new_tokens"], c["temperature"], c["seed"], c["return_tokens"]),

@@ -12,10 +12,16 @@ import torch
 
 
 def openblas():
-    """The OpenBLAS library torch loaded (found by path in our own memory map), or None."""
+    """The OpenBLAS library torch loaded (found by path in our own memory map), or None. Only a library with
+    OpenBLAS's plain symbol names counts: numpy's wheels bundle one whose symbols end in 64_, which torch does
+    not use (a pip torch links MKL)."""
     with open("/proc/self/maps") as maps:
         paths = {line.split()[-1] for line in maps if "libopenblas" in line and line.rstrip().endswith(".so")}
-    return ctypes.CDLL(sorted(paths)[0]) if paths else None
+    for path in sorted(paths):
+        lib = ctypes.CDLL(path)
+        if hasattr(lib, "openblas_set_num_threads") and hasattr(lib, "openblas_get_corename"):
+            return lib
+    return None
 
 
 BLAS = None
@@ -41,6 +47,31 @@ def blas_core():
 
 def now_ns():
     return time.perf_counter_ns()
+
+
+def device_of(settings):
+    """The settings' "device" ('cpu' when absent); on CUDA, float32 matmuls stay float32 (no TF32), as libtorch's default."""
+    device = settings.get("device", "cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device {device}: this Python torch {torch.__version__} has no CUDA or sees no GPU")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        if ":" in device:
+            torch.cuda.set_device(torch.device(device))
+    return device
+
+
+def synchronize(device):
+    """Waits for the device's queued work, so that a clock read after it counts that work."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def device_info(device):
+    """What the "info" answer says about the device."""
+    if not device.startswith("cuda"):
+        return {"device": device}
+    return {"device": device, "deviceName": torch.cuda.get_device_name(), "cudaVersion": torch.version.cuda, "allowTf32": torch.backends.cuda.matmul.allow_tf32}
 
 
 def info(command, **extra):

@@ -54,11 +54,23 @@ def read_safetensors(path):
 
 MOST_NEGATIVE = torch.finfo(torch.float32).min
 
+if hasattr(F, "scaled_dot_product_attention"):
+    # torch >= 2.0: the public kernel, which intuitor's scaledDotProductAttention also calls there
+    # (for square attention; its decode steps use matmul + softmax).
+    def attention(q, k, v, mask):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+else:
+    # torch 1.13: the private kernel intuitor's scaledDotProductAttention calls when given a mask.
+    def attention(q, k, v, mask):
+        return F._scaled_dot_product_attention(q, k, v, mask, 0.0, False, False)[0]
+
 
 class Qwen2:
-    """Qwen2's decoder as Hugging Face transformers computes it (eager attention), float32."""
+    """Qwen2's decoder as Hugging Face transformers computes it (eager attention), float32, on `device`."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, device="cpu"):
+        self.device = torch.device(device)
         with open(os.path.join(folder, "config.json")) as f:
             c = json.load(f)
         if c["model_type"] != "qwen2":
@@ -75,7 +87,7 @@ class Qwen2:
             raise ValueError("rope_scaling is not implemented here")
         if c.get("use_sliding_window"):
             raise ValueError("sliding-window attention is not implemented here")
-        w = read_safetensors(os.path.join(folder, "model.safetensors"))
+        w = {name: t.to(self.device) for name, t in read_safetensors(os.path.join(folder, "model.safetensors")).items()}
         self.embed = w["model.embed_tokens.weight"]
         self.lm_head = self.embed if c.get("tie_word_embeddings", False) else w["lm_head.weight"]
         self.norm = w["model.norm.weight"]
@@ -101,7 +113,7 @@ class Qwen2:
         dim = self.head_dim
         exponents = (torch.arange(0, dim, 2, dtype=torch.float64) / dim).float().double()
         powers = (self.theta**exponents).float().double()
-        self.inv_freq = (1.0 / powers).float()  # [D/2]
+        self.inv_freq = (1.0 / powers).float().to(self.device)  # [D/2]
 
     @staticmethod
     def rms_norm(x, weight, eps):
@@ -134,11 +146,11 @@ class Qwen2:
         positions = real.long().cumsum(-1).sub(1).masked_fill(real.logical_not(), 1).narrow(1, past, time)
         cos, sin = self.rope_cos_sin(positions)
         # additive mask [B, 1, T, Tk]: causal over the cached + new positions, and no padded key
-        query_index = torch.arange(past, keys).unsqueeze(1)
-        key_index = torch.arange(0, keys).unsqueeze(0)
+        query_index = torch.arange(past, keys, device=self.device).unsqueeze(1)
+        key_index = torch.arange(0, keys, device=self.device).unsqueeze(0)
         allowed = key_index.le(query_index).unsqueeze(0).unsqueeze(0)
         allowed = allowed.logical_and(real.view(batch, 1, 1, keys))
-        mask = torch.zeros(batch, 1, time, keys).masked_fill(allowed.logical_not(), MOST_NEGATIVE)
+        mask = torch.zeros(batch, 1, time, keys, device=self.device).masked_fill(allowed.logical_not(), MOST_NEGATIVE)
 
         H, Hkv, D = self.heads, self.kv_heads, self.head_dim
         groups = H // Hkv
@@ -155,7 +167,7 @@ class Qwen2:
             if groups > 1:
                 k = k.repeat_interleave(groups, 1)  # head h reads kv head h // groups
                 v = v.repeat_interleave(groups, 1)
-            a = F._scaled_dot_product_attention(q, k, v, mask, 0.0, False, False)[0]  # [B, H, T, D]
+            a = attention(q, k, v, mask)  # [B, H, T, D]
             a = a.transpose(1, 2).reshape(batch, time, H * D)
             h = h + F.linear(a, blk["o"])
             x = self.rms_norm(h, blk["post_norm"], self.eps)
@@ -179,8 +191,8 @@ class KVCache:
 
     def __init__(self, model, batch, max_len):
         shape = (batch, model.kv_heads, max_len, model.head_dim)
-        self.keys = [torch.zeros(shape) for _ in range(model.layers)]
-        self.values = [torch.zeros(shape) for _ in range(model.layers)]
+        self.keys = [torch.zeros(shape, device=model.device) for _ in range(model.layers)]
+        self.values = [torch.zeros(shape, device=model.device) for _ in range(model.layers)]
         self.length = 0
 
     def update(self, layer, k, v):

@@ -1,12 +1,14 @@
 // The small Qwen2-shaped model the generation and training benchmarks share: Qwen2's layout (q/k/v
 // biases, grouped-query attention, tied embeddings, rope theta 1e6) at toy size, 10.96 M parameters
-// (8.2 M in the tied embedding), with seeded random weights saved as float32.
+// (8.2 M in the tied embedding), with seeded random weights saved as float32, and a word-level
+// tokenizer of exactly its 32000 ids.
 
 import * as torch from '../src/torch/index.ts';
 import { CausalLM } from '../src/model/causal-lm.ts';
 import { parseModelConfig } from '../src/model/config.ts';
 import { expectedParameters } from '../src/model/parameters.ts';
 import { saveModel } from '../src/model/load.ts';
+import { arithTokenizerWords, buildWordTokenizer, writeWordTokenizer } from '../src/tokenizer/build-word-tokenizer.ts';
 
 export const smallModelConfig = {
   architectures: ['Qwen2ForCausalLM'],
@@ -52,4 +54,29 @@ export function saveSmallModel(dir: string): void {
   } finally {
     made.dispose();
   }
+}
+
+/**
+ * Writes a word-level tokenizer to `dir`: the arith task's words (as the demo's) padded with filler words
+ * to exactly the model's 32000 ids, so that every sampled id decodes; pad <|endoftext|> = 0, EOS
+ * <|im_end|> = 2 as in the config.
+ */
+export function writeSmallModelTokenizer(dir: string): void {
+  const words = arithTokenizerWords();
+  const base = Object.keys((buildWordTokenizer(words).tokenizerJson.model as { vocab: Record<string, number> }).vocab).length;
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  const filler = Array.from({ length: smallModelConfig.vocab_size - base }, (_, i) => {
+    let w = '';
+    for (let n = i; ; n = Math.floor(n / 26) - 1) {
+      w = letters[n % 26]! + w;
+      if (n < 26) break;
+    }
+    return `zq${w}`;
+  });
+  const files = buildWordTokenizer([...words, ...filler]);
+  const vocab = (files.tokenizerJson.model as { vocab: Record<string, number> }).vocab;
+  if (Object.keys(vocab).length !== smallModelConfig.vocab_size || vocab['<|endoftext|>'] !== 0 || vocab['<|im_end|>'] !== 2) {
+    throw new Error(`the bench tokenizer has ${Object.keys(vocab).length} ids, expected ${smallModelConfig.vocab_size} with pad 0 and EOS 2`);
+  }
+  writeWordTokenizer(dir, files);
 }

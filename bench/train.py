@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch baseline for bench/train.ts: the forward+backward of one GRPO micro-batch in plain PyTorch.
 
-Started by bench/train.ts as `/usr/bin/python3 bench/train.py '<settings JSON>'`. It sets the same thread
-count, loads the model folder the TS side saved (the decoder of bench/qwen2.py, shared with
+Started by bench/train.ts (and bench/gpu-check.ts) as `python3 bench/train.py '<settings JSON>'`. It sets the
+same thread count, computes on the settings' "device" ('cpu' by default; on CUDA every clock is read after
+torch.cuda.synchronize()), loads the model folder the TS side saved (the decoder of bench/qwen2.py, shared with
 bench/generate.py), then answers commands, one JSON object per line on stdin, one JSON line on stdout.
 
 The work is what src/rl/policy.ts (completionLogprobs) and src/rl/loss.ts (policyLoss, grpo, beta 0)
@@ -27,10 +28,11 @@ import sys
 import torch
 
 import harness
-from harness import now_ns, serve, setup
+from harness import device_info, device_of, now_ns, serve, setup, synchronize
 from qwen2 import Qwen2
 
 settings = setup()
+DEVICE = device_of(settings)
 
 MODEL = None
 PARAMS = []
@@ -39,7 +41,7 @@ PARAMS = []
 def load(command):
     global MODEL, PARAMS
     start = now_ns()
-    MODEL = Qwen2(command["dir"])
+    MODEL = Qwen2(command["dir"], DEVICE)
     PARAMS = MODEL.parameters()
     for p in PARAMS:
         p.requires_grad_(True)
@@ -52,10 +54,10 @@ def step(b, advantages, temperature, epsilon, check):
     the log-probabilities."""
     model = MODEL
     length, width = b["length"], b["completionWidth"]
-    ids = torch.tensor(b["inputIds"], dtype=torch.int64)
-    attention_mask = torch.tensor(b["attentionMask"], dtype=torch.int64)
-    mask = torch.tensor(b["completionMask"], dtype=torch.float32)
-    advantages = torch.tensor(advantages, dtype=torch.float32)
+    ids = torch.tensor(b["inputIds"], dtype=torch.int64, device=DEVICE)
+    attention_mask = torch.tensor(b["attentionMask"], dtype=torch.int64, device=DEVICE)
+    mask = torch.tensor(b["completionMask"], dtype=torch.float32, device=DEVICE)
+    advantages = torch.tensor(advantages, dtype=torch.float32, device=DEVICE)
     hidden = model.forward(ids, attention_mask, None, output="hidden")  # [B, L, d]
     predicting = hidden.narrow(1, length - width - 1, width)  # [B, R, d]
     targets = ids.narrow(1, length - width, width)  # [B, R]
@@ -93,8 +95,10 @@ def fwdbwd(command):
     for _ in range(command["reps"]):
         for p in PARAMS:
             p.grad = None
+        synchronize(DEVICE)
         start = now_ns()
         loss, clip, logprob_sum = step(command["batch"], command["advantages"], command["temperature"], command["epsilon"], check)
+        synchronize(DEVICE)
         total += now_ns() - start
     out = {"ms": total / command["reps"] / 1e6, "loss": loss, "clip_fraction": clip}
     if check:
@@ -108,7 +112,7 @@ def fwdbwd(command):
 def main():
     serve(
         {
-            "info": lambda c: harness.info(c, python=sys.version.split()[0]),
+            "info": lambda c: harness.info(c, python=sys.version.split()[0], **device_info(DEVICE)),
             "load": load,
             "fwdbwd": fwdbwd,
         }

@@ -1,7 +1,7 @@
 // Benchmarks one GRPO training step of intuitor's trainer on a small model, and its forward+backward
 // part against the same computation in plain PyTorch (Python), on the same weights and libtorch, in one run.
 //
-//   npm run bench:train          (or: node --import tsx bench/train.ts [--rounds N] [--quick])
+//   npm run bench:train          (or: node --import tsx bench/train.ts [--rounds N] [--quick] [--device cpu|cuda])
 //
 // The model is bench/generate.ts's small random Qwen2-shaped model (same config, seed and draws), saved
 // with saveModel to a temporary folder, with a word-level tokenizer of exactly its 32000 ids. Part 1 runs
@@ -10,6 +10,9 @@
 // (grpo, beta 0) + backward on a fixed packed batch (16 x (prompt 32 + completion 64), left-padded as
 // model/pack.ts does) against bench/train.py doing the same, checks that both compute the same loss,
 // log-probabilities and gradient norm, and compares the time per forward+backward, interleaved rounds.
+// With --device cuda (or cuda:N) the weights, batches and both sides' work live on that GPU, and every
+// clock is read after synchronising the device; Python is the first of INTUITOR_PYTHON, /usr/bin/python3,
+// python3 whose torch sees a GPU.
 // Prints tables, then one line that is a JSON object. See bench/README.md.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,73 +21,38 @@ import { join } from 'node:path';
 import * as torch from '../src/torch/index.ts';
 import { CausalLM } from '../src/model/causal-lm.ts';
 import { loadModel } from '../src/model/load.ts';
-import { packPromptCompletions, type PackedBatch } from '../src/model/pack.ts';
-import { arithTokenizerWords, buildWordTokenizer, writeWordTokenizer } from '../src/tokenizer/build-word-tokenizer.ts';
 import { Tokenizer } from '../src/tokenizer/index.ts';
 import { arithQaItems } from '../src/data/arith.ts';
 import { resolveGrpoConfig } from '../src/rl/config.ts';
 import { readMetrics, train, type StepMetrics } from '../src/rl/trainer.ts';
-import { completionLogprobs } from '../src/rl/policy.ts';
-import { policyLoss } from '../src/rl/loss.ts';
-import { both, checkPythonInfo, envReport, exposeGc, fmt, intuitorLine, median, nowNs, parseRounds, printTable, progress, PythonSide, quick, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
-import { saveSmallModel, smallModelConfig, smallModelWeights } from './small-model.ts';
+import { both, checkPythonInfo, describeProbes, envReport, exposeGc, findPython, fmt, intuitorLine, median, parseDevice, parseRounds, printTable, progress, PythonSide, quick, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
+import { saveSmallModel, smallModelConfig, smallModelWeights, writeSmallModelTokenizer } from './small-model.ts';
+import { batchTokens, fixedBatch, fwdbwdBatch, tsFwdBwd, type FwdBwd } from './fwdbwd.ts';
 
 // ---- settings ---------------------------------------------------------------------------------
 
 const rounds = parseRounds(2, 9);
+const device = parseDevice('cpu');
 
 const modelConfig = smallModelConfig;
 
 const settings = {
   threads: torch.getNumThreads(),
   rounds,
+  device,
   model: smallModelWeights,
   // Part 1: the trainer. The first step is a warm-up (it also makes AdamW's state); the last is reported.
   grpo: {
     steps: quick ? 1 : 2, promptsPerStep: 4, numGenerations: 4, microBatchSize: 16, maxCompletionLength: 64,
-    beta: 0, learningRate: 1e-5, warmupRatio: 0, seed: 1, instruction: '', logCompletions: 0, reward: 'self-certainty',
+    beta: 0, learningRate: 1e-5, warmupRatio: 0, seed: 1, system: '', instruction: '', logCompletions: 0, reward: 'self-certainty',
   },
   // Part 2: forward+backward of one packed micro-batch.
-  fwdbwd: {
-    batch: 16, promptLength: 32, completionLength: 64, tokenSeed: 11,
-    // rows b: prompt 32 - 2 (b % 8) tokens, completion 64 - 4 (b % 4) tokens, so padding and the completion mask take part
-    promptShrink: 2, completionShrink: 4,
-    temperature: 0.9, epsilon: 0.2, reps: quick ? 1 : 3, lossTolerance: 1e-4,
-  },
+  // Rows b: prompt 32 - 2 (b % 8) tokens, completion 64 - 4 (b % 4) tokens, so padding and the completion mask take part.
+  fwdbwd: { ...fwdbwdBatch, reps: quick ? 1 : 3, lossTolerance: 1e-4 },
 };
 
 /** intuitor's time / Python's for forward+backward must be at most this (the issue). */
 const targetRatio = 1.1;
-
-const msBetween = (start: bigint, end: bigint): number => Number(end - start) / 1e6;
-
-// ---- the model and tokenizer ------------------------------------------------------------------------
-
-
-
-/**
- * A word-level tokenizer (the arith task's words, as the demo's) padded with filler words to exactly the
- * model's 32000 ids, so that every sampled id decodes; pad <|endoftext|> = 0, EOS <|im_end|> = 2 as in the config.
- */
-function writeTokenizer(dir: string): void {
-  const words = arithTokenizerWords();
-  const base = Object.keys((buildWordTokenizer(words).tokenizerJson.model as { vocab: Record<string, number> }).vocab).length;
-  const letters = 'abcdefghijklmnopqrstuvwxyz';
-  const filler = Array.from({ length: modelConfig.vocab_size - base }, (_, i) => {
-    let w = '';
-    for (let n = i; ; n = Math.floor(n / 26) - 1) {
-      w = letters[n % 26]! + w;
-      if (n < 26) break;
-    }
-    return `zq${w}`;
-  });
-  const files = buildWordTokenizer([...words, ...filler]);
-  const vocab = (files.tokenizerJson.model as { vocab: Record<string, number> }).vocab;
-  if (Object.keys(vocab).length !== modelConfig.vocab_size || vocab['<|endoftext|>'] !== 0 || vocab['<|im_end|>'] !== 2) {
-    throw new Error(`the bench tokenizer has ${Object.keys(vocab).length} ids, expected ${modelConfig.vocab_size} with pad 0 and EOS 2`);
-  }
-  writeWordTokenizer(dir, files);
-}
 
 // ---- part 1: one GRPO step ------------------------------------------------------------------------
 
@@ -93,67 +61,11 @@ async function grpoSteps(modelDir: string, runDir: string): Promise<StepMetrics[
   const tokenizer = await Tokenizer.fromDir(modelDir);
   const items = arithQaItems({ split: 'train', count: g.steps * g.promptsPerStep, levels: [1], seed: g.seed });
   const { steps, ...rest } = g;
-  const config = resolveGrpoConfig({ model: modelDir, output: runDir, steps, saveSteps: 1000, ...rest });
+  const config = resolveGrpoConfig({ model: modelDir, output: runDir, steps, saveSteps: 1000, ...rest, device });
   await train({ config, tokenizer, items, resume: false, log: process.stderr });
   const metrics = readMetrics(runDir);
   if (metrics.length !== steps) throw new Error(`the run logged ${metrics.length} steps, expected ${steps}`);
   return metrics;
-}
-
-// ---- part 2: forward+backward ---------------------------------------------------------------------
-
-function fixedBatch(vocab: number): { batch: PackedBatch; advantages: number[] } {
-  const f = settings.fwdbwd;
-  const generator = new torch.Generator(f.tokenSeed);
-  const draw = (n: number): number[] => torch.scope(() => Array.from(torch.randint(3, vocab, [n], { generator }).toArray() as BigInt64Array, Number));
-  const pairs = Array.from({ length: f.batch }, (_, b) => ({
-    prompt: draw(f.promptLength - f.promptShrink * (b % 8)),
-    completion: draw(f.completionLength - f.completionShrink * (b % 4)),
-  }));
-  // Fixed advantages with a non-zero mean, so the loss is not 0 (with one update per rollout, ratio = 1 and loss = -mean(A)).
-  const advantages = Array.from({ length: f.batch }, (_, b) => (((b * 7) % f.batch) - 6) / 5);
-  return { batch: packPromptCompletions(pairs, modelConfig.pad_token_id), advantages };
-}
-
-interface FwdBwd {
-  ms: number;
-  loss: number;
-  clip_fraction: number;
-  logprob_sum?: number;
-  grad_norm?: number;
-}
-
-/** completionLogprobs -> policyLoss (grpo, beta 0) -> backward, as the trainer's micro-batch; gradients cleared outside the timing. */
-function tsFwdBwd(model: CausalLM, params: torch.Tensor[], batch: PackedBatch, advantages: number[], reps: number, check: boolean): FwdBwd {
-  const f = settings.fwdbwd;
-  let totalMs = 0;
-  let loss = NaN;
-  let clip = NaN;
-  let logprobSum: number | undefined;
-  for (let i = 0; i < reps; i++) {
-    torch.zeroGrad(params);
-    const start = nowNs();
-    torch.scope(() => {
-      const mask = torch.tensor(batch.completionMask, { dtype: 'float32', device: model.device });
-      const out = completionLogprobs(model, batch, { temperature: f.temperature });
-      const result = policyLoss(
-        { logprobs: out.logprobs, advantages: torch.tensor(advantages, { dtype: 'float32', device: model.device }), mask },
-        { beta: 0, epsilonLow: f.epsilon, epsilonHigh: f.epsilon, lossType: 'grpo', maxCompletionLength: f.completionLength },
-      );
-      result.loss.backward();
-      loss = result.loss.item();
-      clip = result.clipFraction;
-      if (check) logprobSum = out.logprobs.detach().mul(mask).sum().item();
-    });
-    totalMs += msBetween(start, nowNs());
-  }
-  const out: FwdBwd = { ms: totalMs / reps, loss, clip_fraction: clip };
-  if (check) {
-    out.logprob_sum = logprobSum!;
-    out.grad_norm = torch.scope(() => Math.sqrt(params.reduce((sum, p) => sum + p.grad!.to('float64').pow(2).sum().item(), 0)));
-  }
-  torch.zeroGrad(params);
-  return out;
 }
 
 // ---- the run ------------------------------------------------------------------------------------
@@ -165,7 +77,9 @@ const relDiff = (a: number, b: number): number => Math.abs(a - b) / Math.max(Mat
 async function main(): Promise<void> {
   const info = torch.runtimeInfo();
   const env: NodeJS.ProcessEnv = { ...process.env };
-  progress(`${intuitorLine(info, settings.threads, env)}; ${rounds} rounds`);
+  progress(`${intuitorLine(info, settings.threads, env)}; ${rounds} rounds${device === 'cpu' ? '' : `; on ${device}`}`);
+  const found = findPython(device !== 'cpu');
+  if (found.python === undefined) throw new Error(`no Python with torch${device === 'cpu' ? '' : ' and CUDA'} for bench/train.py: ${describeProbes(found.probes)}; set INTUITOR_PYTHON`);
 
   const dir = mkdtempSync(join(tmpdir(), 'intuitor-bench-train-'));
   const modelDir = join(dir, 'qwen2-bench');
@@ -179,7 +93,7 @@ async function main(): Promise<void> {
   let tokens: { batch: number; length: number; completionWidth: number; completionTokens: number };
   try {
     saveSmallModel(modelDir);
-    writeTokenizer(modelDir);
+    writeSmallModelTokenizer(modelDir);
 
     // 1. One GRPO step (after a warm-up step) with the real trainer.
     progress(`GRPO: ${settings.grpo.steps} step(s) of ${settings.grpo.promptsPerStep} prompts x ${settings.grpo.numGenerations} responses, up to ${settings.grpo.maxCompletionLength} tokens`);
@@ -189,19 +103,19 @@ async function main(): Promise<void> {
     }
 
     // 2. Forward+backward, side by side.
-    model = loadModel(modelDir, { dtype: 'float32' });
+    model = loadModel(modelDir, { dtype: 'float32', device });
     const params = model.parameters();
     for (const p of params) p.requiresGrad_(true);
-    const { batch, advantages } = fixedBatch(model.config.vocabSize);
-    tokens = { batch: batch.inputIds.length, length: batch.length, completionWidth: batch.completionWidth, completionTokens: batch.completionMask.flat().reduce((a, b) => a + b, 0) };
-    py = new PythonSide('train.py', settings, env, 200);
+    const f = settings.fwdbwd;
+    const { batch, advantages } = fixedBatch(f, model.config.vocabSize, modelConfig.pad_token_id);
+    tokens = batchTokens(batch);
+    py = new PythonSide('train.py', settings, env, 200, found.python);
     pyInfo = await py.call({ cmd: 'info', envNames: engineEnvNames });
     checkPythonInfo(pyInfo, settings.threads, env, info.blasCore);
     await py.call({ cmd: 'load', dir: modelDir });
-    const f = settings.fwdbwd;
     const pyCommand = (reps: number, withCheck: boolean) => ({ cmd: 'fwdbwd', batch, advantages, temperature: f.temperature, epsilon: f.epsilon, reps, check: withCheck });
 
-    const tsCheck = tsFwdBwd(model, params, batch, advantages, 1, true);
+    const tsCheck = tsFwdBwd(model, params, batch, advantages, f, 1, true);
     const pyCheck = await py.call<FwdBwd>(pyCommand(1, true));
     const lossRelDiff = relDiff(tsCheck.loss, pyCheck.loss);
     const logprobSumRelDiff = relDiff(tsCheck.logprob_sum!, pyCheck.logprob_sum!);
@@ -219,7 +133,7 @@ async function main(): Promise<void> {
     const tsModel = model;
     const round = async (r: number, record: boolean): Promise<void> => {
       const reps = record ? f.reps : 1;
-      const [ts, p] = await both(r % 2 === 0, () => tsFwdBwd(tsModel, params, batch, advantages, reps, false), () => side.call<FwdBwd>(pyCommand(reps, false)), true);
+      const [ts, p] = await both(r % 2 === 0, () => tsFwdBwd(tsModel, params, batch, advantages, f, reps, false), () => side.call<FwdBwd>(pyCommand(reps, false)), true);
       if (record) samples.push({ intuitor: ts.ms, python: p.ms });
       progress(`${record ? `round ${r + 1}/${rounds}` : 'warm-up  '}: forward+backward ${fmt(ts.ms, 1)} vs ${fmt(p.ms, 1)} ms, ratio ${fmt(ts.ms / p.ms, 3)}`);
     };
@@ -244,7 +158,8 @@ function report(
   const last = steps[steps.length - 1]!;
   const stepSeconds = last.seconds.generate + last.seconds.score + last.seconds.backward;
   const sequences = settings.grpo.promptsPerStep * settings.grpo.numGenerations;
-  console.log(`\nOne GRPO step (step ${last.step} of ${steps.length}; ${sequences} responses, mean length ${fmt(last.completionLength, 1)} tokens; intuitor's trainer, metrics.jsonl):\n`);
+  const on = device === 'cpu' ? '' : ` on ${device}`;
+  console.log(`\nOne GRPO step${on} (step ${last.step} of ${steps.length}; ${sequences} responses, mean length ${fmt(last.completionLength, 1)} tokens; intuitor's trainer, metrics.jsonl):\n`);
   printTable(
     ['phase', 'seconds', 'share'],
     [
@@ -258,7 +173,7 @@ function report(
   const ratio = median(samples.map((s) => s.intuitor / s.python));
   const intuitorMs = median(samples.map((s) => s.intuitor));
   const pythonMs = median(samples.map((s) => s.python));
-  console.log(`\nForward+backward of one micro-batch (${tokens.batch} x ${tokens.length} tokens, ${tokens.completionWidth} completion columns, ${tokens.completionTokens} completion tokens), ${samples.length} rounds, median ms:\n`);
+  console.log(`\nForward+backward of one micro-batch${on} (${tokens.batch} x ${tokens.length} tokens, ${tokens.completionWidth} completion columns, ${tokens.completionTokens} completion tokens), ${samples.length} rounds, median ms:\n`);
   printTable(['workload', 'intuitor', 'python', 'ratio', 'target'], [['fwdbwd (ms)', fmt(intuitorMs, 1), fmt(pythonMs, 1), fmt(ratio, 3), `<= ${targetRatio}`]]);
   console.log(`\nloss ${check.intuitor.loss} vs ${check.python.loss}: relative difference ${check.lossRelDiff.toExponential(2)} (tolerance ${settings.fwdbwd.lossTolerance})\n`);
   console.log(
