@@ -56,6 +56,9 @@ const bin = fileURLToPath(new URL('../../bin/intuitor.mjs', import.meta.url));
 export async function launchWorkers(config: GrpoConfig, launch: LaunchConfig, io: { stderr: Writable }): Promise<void> {
   checkLaunchConfig(launch);
   shardOf(config.promptsPerStep, 0, launch.nnodes * launch.nproc); // fails early when the step does not split
+  if (launch.nproc > 1 && /^cuda:\d+$/.test(config.device)) {
+    throw new Error(`--device ${config.device} would put all ${launch.nproc} processes on one GPU: use --device cuda, which gives each process its own (cuda:LOCAL_RANK)`);
+  }
   const folder = mkdtempSync(join(tmpdir(), 'intuitor-launch-'));
   const configFile = join(folder, 'config.json');
   writeFileSync(configFile, JSON.stringify(configFields(config)));

@@ -176,6 +176,7 @@ test('launch settings that cannot work are refused before anything starts', asyn
     };
     refuse(['--nnodes', '2', '--node-rank', '2'], /--node-rank 2 is out of range for --nnodes 2: use 0\.\.1/);
     refuse(['--nproc', '3', '--prompts-per-step', '4'], /--prompts-per-step 4 does not split evenly over 3 processes: use a multiple of 3/);
+    refuse(['--nproc', '2', '--device', 'cuda:1'], /--device cuda:1 would put all 2 processes on one GPU: use --device cuda/);
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
