@@ -83,13 +83,20 @@ export async function launchWorkers(config: GrpoConfig, launch: LaunchConfig, io
       workers.push(child);
       forward(child, rank, io.stderr);
       return new Promise<void>((resolve) => {
-        child.on('exit', (code, signal) => {
-          if (code !== 0 && failure === undefined) {
-            failure = `rank ${rank} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`;
-            stopAll('SIGTERM');
-            // A worker blocked inside a native exchange may not see SIGTERM promptly.
-            escalation = setTimeout(() => stopAll('SIGKILL'), 10_000);
-          }
+        const fail = (why: string) => {
+          if (failure !== undefined) return;
+          failure = why;
+          stopAll('SIGTERM');
+          // A worker blocked inside a native exchange may not see SIGTERM promptly.
+          escalation = setTimeout(() => stopAll('SIGKILL'), 10_000);
+        };
+        child.on('error', (error) => {
+          fail(`rank ${rank} could not start (${error.message})`);
+          resolve();
+        });
+        // 'close' comes after the worker's output has been read to the end, so its last words are shown first.
+        child.on('close', (code, signal) => {
+          if (code !== 0) fail(`rank ${rank} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
           resolve();
         });
       });
