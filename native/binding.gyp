@@ -11,6 +11,7 @@
         "src/nn.cc",
         "src/autograd.cc",
         "src/certainty.cc",
+        "src/linear-logprob.cc",
         "src/runtime.cc",
         "src/distributed.cc",
         "src/distributed-init.cc"

@@ -12,6 +12,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerAutograd(env, exports);
   registerRuntime(env, exports);
   registerCertainty(env, exports);
+  registerLinearLogprob(env, exports);
   registerDistributed(env, exports);
   return exports;
 }

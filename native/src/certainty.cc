@@ -15,13 +15,35 @@
 
 #include <limits>
 
+#include "certainty.h"
 #include "common.h"
 
 namespace intuitor {
 
-namespace {
+void chunkStatistics(const at::Tensor& z, const at::Tensor& targets, bool all, at::Tensor block) {
+  at::Tensor lse;
+  if (all) {
+    // One exp serves every statistic: e = exp(z - max), S = sum e, p = e / S.
+    //   lse = max + log S;  entropy = log S + sum p (max - z) (two non-negative terms, no
+    //   cancellation in float32);  sum p^2 = sum e^2 / S^2.
+    at::Tensor max = std::get<0>(z.max(1, true));  // [C, 1]
+    at::Tensor shifted = z - max;                  // [C, V], <= 0
+    at::Tensor e = shifted.exp();
+    at::Tensor sum = e.sum(1);  // [C]
+    at::Tensor logSum = sum.log();
+    lse = max.squeeze(1) + logSum;
+    // (a -inf logit gives 0 * -inf: its term is 0)
+    block.select(1, 2).copy_(logSum - (e * shifted).nan_to_num_(0.0).sum(1) / sum);
+    block.select(1, 3).copy_(e.mul_(e).sum(1) / sum.square());
+  } else {
+    lse = at::logsumexp(z, {1}, false);  // [C]
+  }
+  block.select(1, 0).copy_(lse);
+  block.select(1, 1).copy_(z.mean(1));
+  if (targets.defined()) block.select(1, 4).copy_(z.gather(1, targets).squeeze(1) - lse);
+}
 
-constexpr int64_t kColumns = 5;  // logsumexp, mean, entropy, gini, target logprob
+namespace {
 
 // (input [N, V] logits, or [N, d] hidden with weight [V, d]) -> [N, 5] float32
 at::Tensor tokenStatistics(const at::Tensor& input, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& targets,
@@ -39,7 +61,7 @@ at::Tensor tokenStatistics(const at::Tensor& input, const c10::optional<at::Tens
     TORCH_CHECK(targets->scalar_type() == at::kLong, "targets must be int64, got ", targets->scalar_type());
   }
   c10::NoGradGuard noGrad;
-  at::Tensor out = at::full({rows, kColumns}, std::numeric_limits<float>::quiet_NaN(), input.options().dtype(at::kFloat));
+  at::Tensor out = at::full({rows, kStatisticsColumns}, std::numeric_limits<float>::quiet_NaN(), input.options().dtype(at::kFloat));
   at::Tensor x = input.contiguous();
   at::Tensor t = targets ? targets->contiguous().unsqueeze(1) : at::Tensor();
   const int64_t chunks = (rows + chunkRows - 1) / chunkRows;
@@ -53,27 +75,7 @@ at::Tensor tokenStatistics(const at::Tensor& input, const c10::optional<at::Tens
       at::Tensor z = weight ? at::linear(x.narrow(0, start, length), *weight) : x.narrow(0, start, length);
       z = z.to(at::kFloat);
       if (temperature != 1.0) z = z / temperature;
-      at::Tensor block = out.narrow(0, start, length);
-      at::Tensor lse;
-      if (all) {
-        // One exp serves every statistic: e = exp(z - max), S = sum e, p = e / S.
-        //   lse = max + log S;  entropy = log S + sum p (max - z) (two non-negative terms, no
-        //   cancellation in float32);  sum p^2 = sum e^2 / S^2.
-        at::Tensor max = std::get<0>(z.max(1, true));  // [C, 1]
-        at::Tensor shifted = z - max;                  // [C, V], <= 0
-        at::Tensor e = shifted.exp();
-        at::Tensor sum = e.sum(1);  // [C]
-        at::Tensor logSum = sum.log();
-        lse = max.squeeze(1) + logSum;
-        // (a -inf logit gives 0 * -inf: its term is 0)
-        block.select(1, 2).copy_(logSum - (e * shifted).nan_to_num_(0.0).sum(1) / sum);
-        block.select(1, 3).copy_(e.mul_(e).sum(1) / sum.square());
-      } else {
-        lse = at::logsumexp(z, {1}, false);  // [C]
-      }
-      block.select(1, 0).copy_(lse);
-      block.select(1, 1).copy_(z.mean(1));
-      if (targets) block.select(1, 4).copy_(z.gather(1, t.narrow(0, start, length)).squeeze(1) - lse);
+      chunkStatistics(z, targets ? t.narrow(0, start, length) : at::Tensor(), all, out.narrow(0, start, length));
     }
   });
   return out;

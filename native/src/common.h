@@ -123,6 +123,7 @@ void registerNn(Napi::Env env, Napi::Object exports);
 void registerAutograd(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
 void registerCertainty(Napi::Env env, Napi::Object exports);
+void registerLinearLogprob(Napi::Env env, Napi::Object exports);
 void registerDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace intuitor

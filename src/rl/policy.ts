@@ -3,12 +3,18 @@
 //
 // The batch is packed as in model/pack.ts (completions right-aligned in the last R columns), so
 // one forward gives the hidden states of every predicting position; only those R positions go
-// through the LM head: logits [B, R, V], not [B, L, V].
+// through the LM head, and through the fused chunked kernel (native/src/linear-logprob.cc): the
+// logits [B, R, V] are never materialised, in forward or backward (extra memory O(chunk x V)), and
+// the statistics come from the same chunks of logits.
 
 import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import type { PackedBatch } from '../model/pack.ts';
-import { tokenStatistics } from '../certainty/token-statistics.ts';
+
+// Rows per chunk: about 128 MiB of float32 logits (a few such buffers live at once), at most 1024
+// rows: 1024 for V = 32000, 220 for Qwen's V = 151936.
+const chunkBytes = 128 * 1024 * 1024;
+const chunkRowsFor = (vocab: number): number => Math.max(1, Math.min(1024, Math.floor(chunkBytes / (4 * vocab))));
 
 export interface CompletionLogprobs {
   /** [B, R] log p(token) under softmax(logits / temperature); differentiable unless under noGrad */
@@ -27,15 +33,13 @@ export function completionLogprobs(model: CausalLM, batch: PackedBatch, options:
     const hidden = model.forward(ids, { attentionMask, output: 'hidden' }); // [B, L, d]
     const predicting = hidden.narrow(1, length - width - 1, width); // [B, R, d]
     const targets = ids.narrow(1, length - width, width); // [B, R]
-    const logits = torch.linear(predicting, model.lmHeadWeight).float(); // [B, R, V]
-    const logprobs = logits.div(options.temperature).logSoftmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1); // [B, R]
-    const [batchSize] = ids.shape as [number];
-    const stats = torch.noGrad(() => {
-      const flat = logits.detach().reshape(-1, logits.size(-1)); // [B * R, V]
-      const scored = tokenStatistics(flat, { temperature: options.certaintyTemperature ?? 1 });
-      const raw = options.certaintyTemperature === undefined || options.certaintyTemperature === 1 ? scored : tokenStatistics(flat);
-      return { selfCertainty: scored.selfCertainty.view(batchSize, width), entropy: raw.entropy!.view(batchSize, width) };
-    });
-    return { logprobs, ...stats };
+    const { logprob, selfCertainty, entropy } = torch.linearLogprobWithStatistics(predicting, model.lmHeadWeight, targets, {
+      temperature: options.temperature,
+      certaintyTemperature: options.certaintyTemperature ?? 1,
+      chunkRows: chunkRowsFor(model.lmHeadWeight.size(0)),
+    }); // [B, R] each
+    // float32 results, as with logits.float(): a float64 model's chunks compute in float64.
+    const f32 = (t: torch.Tensor): torch.Tensor => (t.dtype === 'float32' ? t : t.float());
+    return { logprobs: f32(logprob), selfCertainty: f32(selfCertainty), entropy: f32(entropy) };
   });
 }

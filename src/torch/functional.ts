@@ -3,6 +3,7 @@
 import { native, type NativeHandle } from './native.ts';
 import type { DType } from './dtype.ts';
 import { Tensor, wrap, type ScalarLike } from './tensor.ts';
+import { scope } from './scope.ts';
 
 const handles = (tensors: readonly Tensor[], where: string): NativeHandle[] => {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new TypeError(`${where}: expected a non-empty array of tensors`);
@@ -93,4 +94,59 @@ export function nextTokenStatistics(
   options: { lmHead?: Tensor; targets?: Tensor; temperature?: number; chunkRows: number; all: boolean },
 ): Tensor {
   return wrap(native.tokenStatistics(input.handle, options.lmHead?.handle, options.targets?.handle, options.temperature ?? 1, options.chunkRows, options.all));
+}
+
+export interface LinearLogprobOptions {
+  /** divides the logits first (default 1) */
+  temperature?: number;
+  /** rows of logits per chunk (default 1024): the extra memory is a few chunkRows x V floats */
+  chunkRows?: number;
+}
+
+/** [N] log-probabilities and, detached, [N] statistics of the same rows' raw logits. */
+export interface LinearLogprobStatistics {
+  logprob: Tensor;
+  /** KL(U || softmax(logits / certaintyTemperature)) = logsumexp - mean - log V */
+  selfCertainty: Tensor;
+  /** entropy of softmax(logits) (temperature 1) */
+  entropy: Tensor;
+}
+
+// hidden [.., d] and targets [..] -> the native call on [N, d] and [N], results viewed back to [..].
+function linearLogprobCall(hidden: Tensor, weight: Tensor, targets: Tensor, options: LinearLogprobOptions, certaintyTemperature?: number): Tensor[] {
+  const lead = hidden.shape.slice(0, -1);
+  if (hidden.ndim < 1 || targets.shape.join() !== lead.join()) {
+    throw new Error(`linearLogprob: hidden [${hidden.shape}] must be [.., d] and targets [${targets.shape}] its leading dims [${lead}]`);
+  }
+  const chunkRows = options.chunkRows ?? 1024;
+  return scope(() => {
+    const flatHidden = hidden.reshape(-1, hidden.size(-1)); // [N, d]
+    const flatTargets = targets.reshape(-1); // [N]
+    const out = native.linearLogprob(flatHidden.handle, weight.handle, flatTargets.handle, options.temperature ?? 1, chunkRows, certaintyTemperature);
+    const [logprob, statistics] = certaintyTemperature === undefined ? [wrap(out)] : (out as NativeHandle[]).map(wrap);
+    const results = [logprob!.view(lead)];
+    if (statistics) results.push(...statistics.unbind(1).map((column) => column.contiguous().view(lead)));
+    return results;
+  });
+}
+
+/**
+ * log_softmax((hidden @ weight^T).float() / temperature)[targets], fused and chunked with its own
+ * backward (native/src/linear-logprob.cc): the [.., V] logits never exist, in forward or backward.
+ * hidden [.., d] and weight [V, d] (float32, bfloat16 or float16; float64 stays float64), targets
+ * [..] int64 -> [..] float32; differentiable wrt hidden and weight.
+ */
+export function linearLogprob(hidden: Tensor, weight: Tensor, targets: Tensor, options: LinearLogprobOptions = {}): Tensor {
+  return linearLogprobCall(hidden, weight, targets, options)[0]!;
+}
+
+/** linearLogprob, plus the self-certainty and entropy of the same logits (detached), in the same pass. */
+export function linearLogprobWithStatistics(
+  hidden: Tensor,
+  weight: Tensor,
+  targets: Tensor,
+  options: LinearLogprobOptions & { certaintyTemperature?: number } = {},
+): LinearLogprobStatistics {
+  const [logprob, selfCertainty, entropy] = linearLogprobCall(hidden, weight, targets, options, options.certaintyTemperature ?? 1) as [Tensor, Tensor, Tensor];
+  return { logprob, selfCertainty, entropy };
 }
