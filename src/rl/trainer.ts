@@ -235,35 +235,36 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
       const updated = performance.now();
 
       // 5. Metrics over the whole step (every process's sequences), log, checkpoint.
-      const totalReward = rewardsByFunction[0]!.map((_, i) => rewardsByFunction.reduce((sum, r, k) => sum + config.rewards[k]!.weight * r[i]!, 0));
+      const totalReward = rewardsByFunction[0]!.map((_, i) => rewardsByFunction.reduce((sum, r, f) => sum + config.rewards[f]!.weight * r[i]!, 0));
       const correctness = sequences.map((s) => {
         const label = prompts[s.prompt]!.label;
         if (label === undefined) return -1; // unlabelled: left out of the accuracy
         const answer = extractAnswer(s.text ?? '');
         return answer !== undefined && answersEquivalent(answer, label) ? 1 : 0;
       });
-      // One row per sequence: [per-reward values..., total reward, certainty, correct, length, entropy].
+      // One row per sequence, gathered from every process: the k rewards, then these columns.
+      const k = config.rewards.length;
+      const [TOTAL, CERTAINTY, CORRECT, LENGTH, ENTROPY] = [k, k + 1, k + 2, k + 3, k + 4];
       const local = sequences.flatMap((s, i) => [...rewardsByFunction.map((r) => r[i]!), totalReward[i]!, mean(rewardInput.tokenSelfCertainty[i]!), correctness[i]!, s.tokenIds.length, mean(s.entropies)]);
-      const width = config.rewards.length + 5;
-      const rows = chunk(parallel.gather(local), width);
+      const rows = chunk(parallel.gather(local), k + 5);
       const column = (c: number) => rows.map((r) => r[c]!);
       const [loss, stepKl, stepClip] = parallel.sum([lossValue, kl, clipFraction]) as [number, number, number];
       const finished = performance.now();
-      const certainty = column(width - 4);
-      const labelled = column(width - 3).filter((c) => c >= 0);
-      const generatedTokens = column(width - 2).reduce((a, b) => a + b, 0);
+      const certainty = column(CERTAINTY);
+      const labelled = column(CORRECT).filter((c) => c >= 0);
+      const generatedTokens = column(LENGTH).reduce((a, b) => a + b, 0);
       const metrics: StepMetrics = {
         step: state.step,
         lr,
         loss,
-        reward: mean(column(width - 5)),
-        rewards: Object.fromEntries(config.rewards.map((r, k) => [r.name, { mean: mean(column(k)), std: std(column(k)) }])),
+        reward: mean(column(TOTAL)),
+        rewards: Object.fromEntries(config.rewards.map((r, c) => [r.name, { mean: mean(column(c)), std: std(column(c)) }])),
         selfCertainty: { mean: mean(certainty), std: std(certainty), min: Math.min(...certainty), max: Math.max(...certainty) },
         accuracy: labelled.length > 0 ? labelled.filter((c) => c === 1).length / labelled.length : undefined,
         kl: stepKl,
         clipFraction: stepClip,
         completionLength: generatedTokens / rows.length,
-        entropy: mean(column(width - 1)),
+        entropy: mean(column(ENTROPY)),
         gradNorm,
         tokensPerSecond: generatedTokens / ((finished - started) / 1000),
         seconds: {
