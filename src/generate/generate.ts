@@ -66,7 +66,35 @@ interface RowState {
   tokens: number[];
   stats: TokenStats[];
   text: string;
+  /** the part of text already streamed through onToken */
+  streamed: string;
   finishReason: 'stop' | 'length';
+}
+
+/**
+ * What to stream next, given what was streamed and the visible text decoded so far. Until the
+ * sequence is finished two kinds of tail are held back: U+FFFD (a character whose bytes span
+ * several tokens decodes so until its last byte arrives), and the start of a stop string (which may
+ * yet be cut off). So the stream's concatenation is the final text. Should decoding rewrite text
+ * already streamed (rare: space clean-up), the new text follows from the first difference.
+ */
+export function streamDelta(streamed: string, text: string, finished: boolean, stops: readonly string[] = []): { delta: string; streamed: string } {
+  let ready = text;
+  if (!finished) {
+    ready = ready.replace(/\uFFFD+$/, '');
+    const held = Math.max(0, ...stops.map((stop) => longestPrefixSuffix(ready, stop)));
+    ready = ready.slice(0, ready.length - held);
+  }
+  let common = 0;
+  while (common < streamed.length && common < ready.length && streamed[common] === ready[common]) common++;
+  if (common === ready.length && common < streamed.length) return { delta: '', streamed }; // behind what was streamed: wait
+  return { delta: ready.slice(common), streamed: ready };
+}
+
+/** The length of the longest proper prefix of `stop` that `text` ends with. */
+function longestPrefixSuffix(text: string, stop: string): number {
+  for (let n = Math.min(stop.length - 1, text.length); n > 0; n--) if (text.endsWith(stop.slice(0, n))) return n;
+  return 0;
 }
 
 /** Samples `n` continuations of each prompt (token ids), all decoded in one batch. */
@@ -91,7 +119,7 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
   if (options.promptSeeds && options.seed !== undefined) throw new Error('generate: give seed or promptSeeds, not both');
   const generators = options.promptSeeds ? options.promptSeeds.map((s) => new torch.Generator(s)) : new torch.Generator(options.seed ?? Math.floor(Math.random() * 2 ** 31));
   const cache = new KVCache(model.config, { batchSize: batch, maxLength: promptLength + options.maxNewTokens, dtype: model.dtype, device: model.device });
-  const states: RowState[] = rows.map(() => ({ done: false, tokens: [], stats: [], text: '', finishReason: 'length' }));
+  const states: RowState[] = rows.map(() => ({ done: false, tokens: [], stats: [], text: '', streamed: '', finishReason: 'length' }));
 
   // Left padding: [B, P] ids and mask, grown by one column per step.
   const padded = rows.map((r) => [...Array<number>(promptLength - r.ids.length).fill(padId), ...r.ids]);
@@ -114,13 +142,11 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
         if (state.done) return;
         state.tokens.push(tokenId);
         state.stats.push({ logprob: stats[b]!, entropy: stats[batch + b]!, selfCertainty: stats[2 * batch + b]! });
-        let textDelta: string | undefined;
-        if (options.tokenizer && (options.stop?.length || options.onToken)) {
-          const text = options.tokenizer.decode(state.tokens, { skipSpecialTokens: true });
+        const decoding = options.tokenizer !== undefined && (Boolean(options.stop?.length) || options.onToken !== undefined);
+        if (decoding) {
+          const text = options.tokenizer!.decode(state.tokens, { skipSpecialTokens: true });
           const stopAt = firstStop(text, options.stop ?? []);
-          const visible = stopAt === -1 ? text : text.slice(0, stopAt);
-          textDelta = visible.startsWith(state.text) ? visible.slice(state.text.length) : visible;
-          state.text = visible;
+          state.text = stopAt === -1 ? text : text.slice(0, stopAt);
           if (stopAt !== -1) {
             state.done = true;
             state.finishReason = 'stop';
@@ -129,6 +155,10 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
         if (eos.has(tokenId)) {
           state.done = true;
           state.finishReason = 'stop';
+        }
+        let textDelta: string | undefined;
+        if (decoding) {
+          ({ delta: textDelta, streamed: state.streamed } = streamDelta(state.streamed, state.text, state.done || step === options.maxNewTokens - 1, options.stop));
         }
         options.onToken?.({ sequence: b, prompt: rows[b]!.prompt, tokenId, textDelta });
       });

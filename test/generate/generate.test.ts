@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../../src/torch/index.ts';
 import { loadModel } from '../../src/model/load.ts';
-import { generate } from '../../src/generate/generate.ts';
+import { generate, streamDelta } from '../../src/generate/generate.ts';
 import { Tokenizer } from '../../src/tokenizer/index.ts';
 
 const dir = fileURLToPath(new URL('../../../shared/fixtures/llama-tiny', import.meta.url));
@@ -65,6 +65,26 @@ test("per-prompt seeds: a prompt's samples do not depend on the other prompts in
   assert.notDeepEqual(reseeded.map((s) => s.tokenIds), alone.map((s) => s.tokenIds));
   await assert.rejects(generate(model, [hi], { ...options, promptSeeds: [1, 2] }), /promptSeeds has 2 seeds for 1 prompts/);
   await assert.rejects(generate(model, [hi], { ...options, promptSeeds: [1], seed: 3 }), /give seed or promptSeeds, not both/);
+});
+
+test('streaming holds back a character whose bytes span tokens, and never sends text twice', () => {
+  // decoded texts after each token of "a😀b", the emoji's 4 bytes arriving over 2 tokens
+  const texts = ['a', 'a\uFFFD', 'a😀', 'a😀b'];
+  let streamed = '';
+  const deltas = texts.map((text, i) => {
+    const next = streamDelta(streamed, text, i === texts.length - 1);
+    streamed = next.streamed;
+    return next.delta;
+  });
+  assert.deepEqual(deltas, ['a', '', '😀', 'b']);
+  // a sequence that ends mid-character streams the replacement character at the end
+  assert.deepEqual(streamDelta('a', 'a\uFFFD', true), { delta: '\uFFFD', streamed: 'a\uFFFD' });
+  // the start of a stop string waits: it may be cut off; if it is not, it follows
+  assert.deepEqual(streamDelta('The', 'The ans', false, ['answer:']), { delta: ' ', streamed: 'The ' });
+  assert.deepEqual(streamDelta('The', 'The ant', false, ['answer:']), { delta: ' ant', streamed: 'The ant' });
+  assert.deepEqual(streamDelta('The', 'The ', true, ['answer:']), { delta: ' ', streamed: 'The ' });
+  // decoding rewrote streamed text (space clean-up): the new text follows from the first difference
+  assert.deepEqual(streamDelta('a ,', 'a, b', false), { delta: ', b', streamed: 'a, b' });
 });
 
 test('per-token statistics are consistent: logprob <= 0, 0 < entropy <= log V, certainty >= 0', async () => {
