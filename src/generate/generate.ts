@@ -6,7 +6,8 @@
 // and the self-certainty term KL(U || p) = logsumexp(z) - mean(z) - log V. They are taken on the
 // raw logits (temperature 1), the distribution the model itself assigns, whatever the sampling
 // temperature. A finished row (EOS or stop string) keeps decoding padding until all are done,
-// but its outputs stop at its end; the EOS token itself is kept and scored.
+// but its outputs stop at its end; the EOS token itself is kept and scored. A caller may stop
+// single rows early (isCancelled: the row ends where it is) or the whole call (signal: it rejects).
 
 import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
@@ -38,6 +39,20 @@ export interface GenerateOptions extends SamplingOptions {
   tokenizer?: Detokenizer;
   /** called after each step for each sequence that produced a token */
   onToken?: (event: { sequence: number; prompt: number; tokenId: number; textDelta: string | undefined }) => void;
+  /**
+   * stops the whole call: checked before generation starts and before every step; once aborted,
+   * generate() frees what it holds and rejects with `signal.reason` (an AbortError DOMException
+   * unless the aborter gave another reason). No sequences are returned.
+   */
+  signal?: AbortSignal;
+  /**
+   * stops single rows early: asked before every step for each row still generating (`sequence`
+   * is the row index, as in onToken). A cancelled row ends there: it gets no more tokens and no
+   * more onToken calls, and is returned with what it had, `cancelled: true` and finishReason
+   * 'length' (cut short). Rows are independent, so the other rows' sequences are exactly what they
+   * would have been; when every row is finished or cancelled, generation ends.
+   */
+  isCancelled?: (sequence: number) => boolean;
 }
 
 export interface TokenStats {
@@ -55,6 +70,8 @@ export interface GeneratedSequence {
   /** decoded with special tokens skipped (when a tokenizer is given); cut before a stop string */
   text: string | undefined;
   finishReason: 'stop' | 'length';
+  /** present (true) only on a row stopped through `isCancelled`; its finishReason is then 'length' */
+  cancelled?: true;
   /** per generated token, aligned with tokenIds */
   logprobs: number[];
   entropies: number[];
@@ -69,6 +86,7 @@ interface RowState {
   /** the part of text already streamed through onToken */
   streamed: string;
   finishReason: 'stop' | 'length';
+  cancelled: boolean;
 }
 
 /**
@@ -110,6 +128,7 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
     const bad = p.find((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
     if (bad !== undefined) throw new RangeError(`generate: prompt ${i} has token id ${bad}, outside the vocabulary [0, ${vocab})`);
   }
+  options.signal?.throwIfAborted();
   const eos = new Set(options.eosTokenIds ?? model.config.eosTokenIds);
   const padId = model.config.padTokenId ?? [...eos][0] ?? 0;
   const rows = prompts.flatMap((p, i) => Array.from({ length: n }, () => ({ prompt: i, ids: p })));
@@ -119,7 +138,7 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
   if (options.promptSeeds && options.seed !== undefined) throw new Error('generate: give seed or promptSeeds, not both');
   const generators = options.promptSeeds ? options.promptSeeds.map((s) => new torch.Generator(s)) : new torch.Generator(options.seed ?? Math.floor(Math.random() * 2 ** 31));
   const cache = new KVCache(model.config, { batchSize: batch, maxLength: promptLength + options.maxNewTokens, dtype: model.dtype, device: model.device });
-  const states: RowState[] = rows.map(() => ({ done: false, tokens: [], stats: [], text: '', streamed: '', finishReason: 'length' }));
+  const states: RowState[] = rows.map(() => ({ done: false, tokens: [], stats: [], text: '', streamed: '', finishReason: 'length', cancelled: false }));
 
   // Left padding: [B, P] ids and mask, grown by one column per step.
   const padded = rows.map((r) => [...Array<number>(promptLength - r.ids.length).fill(padId), ...r.ids]);
@@ -127,6 +146,16 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
   let input = torch.tensor(padded, { dtype: 'int64', device: model.device }).keep();
   try {
     for (let step = 0; step < options.maxNewTokens; step++) {
+      options.signal?.throwIfAborted();
+      if (options.isCancelled) {
+        states.forEach((state, b) => {
+          if (!state.done && options.isCancelled!(b)) {
+            state.done = true;
+            state.cancelled = true;
+          }
+        });
+        if (states.every((s) => s.done)) break;
+      }
       const { chosen, stats } = torch.noGrad(() =>
         torch.scope(() => {
           // Only the last position's logits are needed: the LM head runs on [B, d], not [B, T, d].
@@ -182,6 +211,7 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
     tokenIds: s.tokens,
     text: options.tokenizer ? (options.stop?.length || options.onToken ? s.text : options.tokenizer.decode(s.tokens, { skipSpecialTokens: true })) : undefined,
     finishReason: s.finishReason,
+    ...(s.cancelled ? { cancelled: true as const } : {}),
     logprobs: s.stats.map((t) => t.logprob),
     entropies: s.stats.map((t) => t.entropy),
     selfCertainties: s.stats.map((t) => t.selfCertainty),

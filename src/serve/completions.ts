@@ -6,17 +6,18 @@ import { randomUUID } from 'node:crypto';
 import { ChatTemplateError } from '../tokenizer/index.ts';
 import type { ServeContext } from './context.ts';
 import { chooseCandidates, mean } from './candidates.ts';
-import { invalidRequest, modelNotFound, toApiError } from './errors.ts';
+import { invalidRequest, modelNotFound, RequestCancelledError, toApiError } from './errors.ts';
 import { parseChatRequest, parseCompletionRequest, type ChatParams, type CompletionParams } from './params.ts';
 import { chatCompletionBody, chunkBody, sseEvent, SSE_DONE, textCompletionBody, usageChunkBody, usageOf, type ResponseMeta } from './responses.ts';
 import type { GenerationJob } from './scheduler.ts';
 import { DeltaDecoder, EventChannel } from './stream.ts';
-import type { JsonResponse, ServeResponse, StreamResponse } from './types.ts';
+import type { EngineSequence, JsonResponse, ServeResponse, StreamResponse } from './types.ts';
 
 /** max_tokens of /v1/completions when the request gives none (OpenAI's legacy default). */
 export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 
-export async function handleCompletion(endpoint: 'chat' | 'completion', body: unknown, context: ServeContext): Promise<ServeResponse> {
+/** `signal`: aborted when the client goes away; the generation is then cancelled (see scheduler.ts). */
+export async function handleCompletion(endpoint: 'chat' | 'completion', body: unknown, context: ServeContext, signal?: AbortSignal): Promise<ServeResponse> {
   const { engine, limits } = context;
   const params = endpoint === 'chat' ? parseChatRequest(body, limits) : parseCompletionRequest(body, limits);
   if (params.model !== engine.modelId) throw modelNotFound(params.model);
@@ -44,8 +45,8 @@ export async function handleCompletion(endpoint: 'chat' | 'completion', body: un
     count: params.bestOf,
     sampling: { maxNewTokens, temperature: params.temperature, topP: params.topP, stop: params.stop, seed: params.seed },
   };
-  if (params.stream) return streamCompletion(endpoint, params, job, meta, context);
-  const sequences = await context.scheduler.submit(job);
+  if (params.stream) return streamCompletion(endpoint, params, job, meta, context, signal);
+  const sequences = await context.scheduler.submit(signal ? { ...job, signal } : job);
   const { choices, selection } = chooseCandidates(sequences, params);
   const usage = usageOf(prompt.length, sequences);
   const response: JsonResponse = {
@@ -79,24 +80,38 @@ function promptIds(params: ChatParams | CompletionParams, { engine }: ServeConte
 
 /**
  * Streams every candidate (best_of equals n here) in sampling order. The job is queued before the
- * response exists, so a full queue is still a plain 429. A client that goes away stops the events;
- * its rows finish generating with the rest of their batch (generation cannot be cut short).
+ * response exists, so a full queue is still a plain 429. A client that goes away (`signal`), or a
+ * consumer that stops reading the events, cancels the job: it leaves the queue, or its rows stop
+ * generating (the rest of their batch goes on), and the stream just ends.
  */
-function streamCompletion(endpoint: 'chat' | 'completion', params: ChatParams | CompletionParams, job: GenerationJob, meta: ResponseMeta, context: ServeContext): StreamResponse {
-  const channel = new EventChannel<string>();
+function streamCompletion(endpoint: 'chat' | 'completion', params: ChatParams | CompletionParams, job: GenerationJob, meta: ResponseMeta, context: ServeContext, signal: AbortSignal | undefined): StreamResponse {
+  const cancel = new AbortController();
+  const onAbort = () => cancel.abort();
+  if (signal?.aborted) cancel.abort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const detach = () => signal?.removeEventListener('abort', onAbort);
+  const channel = new EventChannel<string>(onAbort);
   const send = (event: Parameters<typeof chunkBody>[2]) => channel.push(sseEvent(chunkBody(endpoint, meta, event, params.includeUsage)));
   const decoders = Array.from({ length: job.count }, () => new DeltaDecoder((ids) => context.engine.decode(ids), job.sampling.stop));
-  const done = context.scheduler.submit({
-    ...job,
-    onToken: (candidate, tokenId) => {
-      if (channel.cancelled) return;
-      const text = decoders[candidate]!.push(tokenId);
-      if (text !== '') send({ kind: 'delta', index: candidate, text });
-    },
-  });
+  let done: Promise<EngineSequence[]>;
+  try {
+    done = context.scheduler.submit({
+      ...job,
+      signal: cancel.signal,
+      onToken: (candidate, tokenId) => {
+        if (channel.cancelled) return;
+        const text = decoders[candidate]!.push(tokenId);
+        if (text !== '') send({ kind: 'delta', index: candidate, text });
+      },
+    });
+  } catch (error) {
+    detach(); // a full queue: a plain 429, no stream
+    throw error;
+  }
   if (endpoint === 'chat') for (let index = 0; index < job.count; index++) send({ kind: 'start', index });
   done.then(
     (sequences) => {
+      detach();
       sequences.forEach((s, index) => {
         const text = decoders[index]!.finish(s.text);
         if (text !== '') send({ kind: 'delta', index, text });
@@ -107,7 +122,9 @@ function streamCompletion(endpoint: 'chat' | 'completion', params: ChatParams | 
       channel.end();
     },
     (error: unknown) => {
-      channel.push(sseEvent(toApiError(error).toJSON()));
+      detach();
+      // Cancelled: no one is reading; the stream just ends.
+      if (!(error instanceof RequestCancelledError)) channel.push(sseEvent(toApiError(error).toJSON()));
       channel.end();
     },
   );

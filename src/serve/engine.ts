@@ -41,6 +41,7 @@ export function createModelEngine(model: CausalLM, tokenizer: Tokenizer, modelId
         tokenizer,
         ...(batch.seed !== undefined ? { seed: batch.seed } : {}),
         ...(onToken ? { onToken: ({ sequence, tokenId }) => onToken(sequence, tokenId) } : {}),
+        ...(batch.isCancelled ? { isCancelled: batch.isCancelled } : {}),
       });
       return sequences.map((s) => ({
         tokenIds: s.tokenIds,

@@ -62,6 +62,18 @@ export function serverError(message = 'The server had an error while processing 
   return new ApiError(500, message, 'server_error', null, null);
 }
 
+/**
+ * The request was cancelled because its client went away (its AbortSignal fired): it left the
+ * queue or its rows stopped generating. Status 499 (nginx's "client closed request"); there is no
+ * one to send it to, so the HTTP adapter sends nothing. Not an error of the server.
+ */
+export class RequestCancelledError extends ApiError {
+  override name = 'RequestCancelledError';
+  constructor() {
+    super(499, 'The client closed the request before its response was complete.', 'invalid_request_error', null, 'client_closed_request');
+  }
+}
+
 /** Any thrown value -> an ApiError (unknown errors become a generic 500). */
 export function toApiError(error: unknown): ApiError {
   return error instanceof ApiError ? error : serverError();

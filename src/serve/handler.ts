@@ -8,6 +8,10 @@
 //
 // With an API key configured, every /v1 route needs `Authorization: Bearer <key>`. Every error is
 // OpenAI-shaped ({error: {message, type, param, code}}).
+//
+// A request's `signal` (aborted when its client goes away) cancels its generation: a waiting
+// request leaves the queue, a running one stops generating. Its answer is then a 499
+// client_closed_request (or the end of its stream) that the adapter does not send.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServeContext } from './context.ts';
@@ -37,8 +41,8 @@ const routes: RouteEntry[] = [
       },
     },
   },
-  { pattern: /^\/v1\/chat\/completions$/, methods: { POST: (r, ctx) => handleCompletion('chat', parseBody(r.body), ctx) } },
-  { pattern: /^\/v1\/completions$/, methods: { POST: (r, ctx) => handleCompletion('completion', parseBody(r.body), ctx) } },
+  { pattern: /^\/v1\/chat\/completions$/, methods: { POST: (r, ctx) => handleCompletion('chat', parseBody(r.body), ctx, r.signal) } },
+  { pattern: /^\/v1\/completions$/, methods: { POST: (r, ctx) => handleCompletion('completion', parseBody(r.body), ctx, r.signal) } },
 ];
 
 /** Answers one request; never throws (every failure is an OpenAI-shaped error response). */

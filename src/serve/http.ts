@@ -2,6 +2,9 @@
 // type) and are parsed by the handler, so invalid JSON gets the same OpenAI-shaped 400 as every
 // other error; an oversized body is a 413 in that shape too. Server-sent events are written on the
 // raw socket after reply.hijack(); a client that disconnects ends its stream without harm.
+// Each request gets an AbortSignal that fires when its client goes away before the response is
+// complete (streamed or not): its generation is cancelled (it leaves the queue, or its rows stop)
+// and nothing is sent.
 //
 // It binds 127.0.0.1 by default and refuses to listen on any other interface without an API key.
 // close() lets requests and streams in flight finish but ends idle keep-alive connections at once.
@@ -64,7 +67,21 @@ export function buildApp(context: ServeContext, options: { bodyLimit?: number } 
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: '*',
     handler: async (request, reply) => {
-      const response = await handleRequest({ method: request.method, path: request.url, headers: request.headers, body: request.body }, context);
+      const res = reply.raw;
+      const controller = new AbortController();
+      const onClose = () => {
+        if (!res.writableFinished) controller.abort(); // the connection closed before the response was complete
+      };
+      res.on('close', onClose);
+      if (res.destroyed || request.raw.socket?.destroyed === true) controller.abort(); // gone already
+      const response = await handleRequest({ method: request.method, path: request.url, headers: request.headers, body: request.body, signal: controller.signal }, context);
+      if (controller.signal.aborted) {
+        // The client is gone: nothing to send (a JSON answer is the 499 of a cancelled request).
+        reply.hijack();
+        if (isStreamResponse(response)) await response.events[Symbol.asyncIterator]().return?.();
+        if (!res.destroyed) res.destroy();
+        return reply;
+      }
       if (!isStreamResponse(response)) return reply.code(response.status).headers(response.headers).send(response.body);
       reply.hijack();
       await writeEvents(reply.raw, response, context);

@@ -11,7 +11,7 @@ export { createServeContext, type ServeContext, type ServeContextOptions } from 
 export { createModelEngine, loadModelEngine, type ModelEngine } from './engine.ts';
 export { DEFAULT_LIMITS, resolveLimits, type ServeLimits } from './limits.ts';
 export { Scheduler, type GenerationJob, type SchedulerStats } from './scheduler.ts';
-export { ApiError } from './errors.ts';
+export { ApiError, RequestCancelledError } from './errors.ts';
 export { isLoopbackHost, startServer, type RunningServer, type StartServerOptions } from './http.ts';
 export {
   isStreamResponse,

@@ -4,8 +4,11 @@
 // maxBatchSequences rows; every candidate of every request is one row. A request with a seed
 // always runs alone, so its rows, and therefore its sequences, do not depend on other traffic.
 // At most queueCapacity requests wait; one more is refused at once (429), never queued.
+// A job's AbortSignal cancels it: while it waits it leaves the queue at once; while it runs its
+// rows stop generating (the other requests of its batch are unaffected). Either way its promise
+// rejects with a RequestCancelledError at once.
 
-import { queueFull, serverError } from './errors.ts';
+import { queueFull, RequestCancelledError, serverError } from './errors.ts';
 import type { Engine, EngineSequence, SamplingSettings } from './types.ts';
 
 export interface GenerationJob {
@@ -15,6 +18,8 @@ export interface GenerationJob {
   sampling: SamplingSettings;
   /** per token of each of this job's sequences (candidate = 0..count-1) */
   onToken?: (candidate: number, tokenId: number) => void;
+  /** cancels the job (its client went away): see the top of this file */
+  signal?: AbortSignal;
 }
 
 interface Waiting {
@@ -38,6 +43,8 @@ export interface SchedulerStats {
   requests: number;
   /** the most requests combined into one call */
   largestBatch: number;
+  /** requests cancelled through their signal (waiting or running) */
+  cancelled: number;
 }
 
 export class Scheduler {
@@ -47,7 +54,7 @@ export class Scheduler {
   #running = false;
   #kicked = false;
   #idle: (() => void)[] = [];
-  readonly stats: SchedulerStats = { batches: 0, requests: 0, largestBatch: 0 };
+  readonly stats: SchedulerStats = { batches: 0, requests: 0, largestBatch: 0, cancelled: 0 };
 
   constructor(engine: Engine, options: SchedulerOptions) {
     this.#engine = engine;
@@ -71,9 +78,42 @@ export class Scheduler {
     if (this.#waiting.length >= this.#options.queueCapacity) throw queueFull(this.#waiting.length);
     const { maxNewTokens, temperature, topP, stop, seed } = job.sampling;
     const key = seed === undefined ? JSON.stringify([maxNewTokens, temperature, topP, stop]) : undefined;
-    const promise = new Promise<EngineSequence[]>((resolve, reject) => this.#waiting.push({ job, key, resolve, reject }));
+    const signal = job.signal;
+    if (signal?.aborted) {
+      this.stats.cancelled++;
+      return Promise.reject(new RequestCancelledError());
+    }
+    const promise = new Promise<EngineSequence[]>((resolve, reject) => {
+      if (!signal) {
+        this.#waiting.push({ job, key, resolve, reject });
+        return;
+      }
+      const entry: Waiting = {
+        job,
+        key,
+        resolve: (sequences) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(sequences);
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      const onAbort = () => this.#cancel(entry);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(entry);
+    });
     this.#kick();
     return promise;
+  }
+
+  // A waiting job leaves the queue; a running one is only rejected here (its rows see the signal).
+  #cancel(entry: Waiting): void {
+    const at = this.#waiting.indexOf(entry);
+    if (at !== -1) this.#waiting.splice(at, 1);
+    this.stats.cancelled++;
+    entry.reject(new RequestCancelledError());
   }
 
   /** Resolves once nothing runs or waits. */
@@ -132,6 +172,7 @@ export class Scheduler {
       }
     }
     const streaming = batch.some((w) => w.job.onToken);
+    const cancellable = batch.some((w) => w.job.signal);
     this.stats.batches++;
     this.stats.requests += batch.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
@@ -143,6 +184,7 @@ export class Scheduler {
           ? {
               onToken: (row: number, tokenId: number) => {
                 const owner = owners[row];
+                if (owner?.job.signal?.aborted) return;
                 try {
                   owner?.job.onToken?.(owner.candidate, tokenId);
                 } catch (error) {
@@ -151,11 +193,13 @@ export class Scheduler {
               },
             }
           : {}),
+        ...(cancellable ? { isCancelled: (row: number) => owners[row]?.job.signal?.aborted === true } : {}),
       });
       if (sequences.length !== prompts.length) throw new Error(`the engine returned ${sequences.length} sequences for ${prompts.length} rows`);
       let offset = 0;
       for (const w of batch) {
-        w.resolve(sequences.slice(offset, offset + w.job.count));
+        // A cancelled job was rejected when its signal fired; its cut-short rows go nowhere.
+        if (!w.job.signal?.aborted) w.resolve(sequences.slice(offset, offset + w.job.count));
         offset += w.job.count;
       }
     } catch (error) {

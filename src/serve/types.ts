@@ -13,6 +13,12 @@ export interface ServeRequest {
   path: string;
   headers: Record<string, HeaderValue>;
   body?: unknown;
+  /**
+   * aborted when the client goes away before its response is complete: the request leaves the
+   * queue, or its rows stop generating, and the response (a 499 client_closed_request, or the end
+   * of the stream) is for no one; the adapter sends nothing.
+   */
+  signal?: AbortSignal;
 }
 
 /** A complete JSON response. */
@@ -65,6 +71,11 @@ export interface EngineBatch extends SamplingSettings {
   prompts: number[][];
   /** called after each step for each row that produced a token */
   onToken?: (row: number, tokenId: number) => void;
+  /**
+   * asked before each step for each row still generating: true stops that row where it is (its
+   * client went away). Its sequence is then cut short and is not used; the other rows are unaffected.
+   */
+  isCancelled?: (row: number) => boolean;
 }
 
 /** What the server needs of a model: tokenization and one batched generation at a time. */

@@ -109,3 +109,48 @@ test('generation leaves no tensors behind', async () => {
   await generate(model, [prompt, prompt.slice(0, 2)], { maxNewTokens: 7, n: 2, temperature: 0.8, topK: 20, topP: 0.9, minP: 0.05, seed: 1, tokenizer, stop: ['zzz'] });
   assert.equal(torch.memoryStats().liveTensors, before);
 });
+
+test('isCancelled stops single rows where they are; the other rows are exactly as without it', async () => {
+  const prompts = [prompt, tokenizer.encode('Hi there')];
+  const options = { maxNewTokens: 8, temperature: 0, n: 2, eosTokenIds: [], tokenizer };
+  const reference = await generate(model, prompts, options);
+  const counts = [0, 0, 0, 0];
+  const before = torch.memoryStats().liveTensors;
+  const cut = await generate(model, prompts, {
+    ...options,
+    onToken: ({ sequence }) => counts[sequence]!++,
+    isCancelled: (sequence) => (sequence === 1 && counts[1]! >= 3) || sequence === 2,
+  });
+  assert.equal(torch.memoryStats().liveTensors, before);
+  assert.deepEqual(counts, [8, 3, 0, 8], 'a cancelled row gets no more onToken calls');
+  for (const b of [0, 3]) assert.deepEqual(cut[b], reference[b], `row ${b} is unchanged`);
+  assert.ok(!('cancelled' in cut[0]!));
+  assert.deepEqual(cut[1]!.tokenIds, reference[1]!.tokenIds.slice(0, 3));
+  assert.deepEqual(cut[1]!.logprobs, reference[1]!.logprobs.slice(0, 3));
+  assert.deepEqual([cut[1]!.cancelled, cut[1]!.finishReason, cut[1]!.prompt], [true, 'length', 0]);
+  assert.deepEqual([cut[2]!.tokenIds, cut[2]!.text, cut[2]!.cancelled, cut[2]!.prompt], [[], '', true, 1]);
+  // Every row cancelled: generation ends at once.
+  let asked = 0;
+  const none = await generate(model, prompts, { ...options, isCancelled: () => (asked++, true) });
+  assert.equal(asked, 4);
+  assert.ok(none.every((s) => s.cancelled === true && s.tokenIds.length === 0 && s.selfCertainties.length === 0));
+});
+
+test('an aborted signal stops the whole call: it rejects with the reason and frees its tensors', async () => {
+  const before = torch.memoryStats().liveTensors;
+  const controller = new AbortController();
+  let tokens = 0;
+  await assert.rejects(
+    generate(model, [prompt], { maxNewTokens: 50, temperature: 0, eosTokenIds: [], signal: controller.signal, onToken: () => ++tokens === 2 && controller.abort() }),
+    (error: Error) => error.name === 'AbortError',
+  );
+  assert.equal(tokens, 2, 'no step runs after the abort');
+  assert.equal(torch.memoryStats().liveTensors, before);
+  const reason = new Error('client gone');
+  await assert.rejects(generate(model, [prompt], { maxNewTokens: 5, signal: AbortSignal.abort(reason) }), (error) => error === reason);
+  // A signal that never fires changes nothing.
+  const plain = await generate(model, [prompt], { maxNewTokens: 5, temperature: 0, eosTokenIds: [] });
+  const signalled = await generate(model, [prompt], { maxNewTokens: 5, temperature: 0, eosTokenIds: [], signal: new AbortController().signal });
+  assert.deepEqual(signalled, plain);
+  assert.equal(torch.memoryStats().liveTensors, before);
+});

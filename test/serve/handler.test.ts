@@ -7,7 +7,7 @@ import { createModelEngine, type ModelEngine } from '../../src/serve/engine.ts';
 import { Tokenizer } from '../../src/tokenizer/index.ts';
 import { readTokenizerFiles } from '../../src/tokenizer/index.ts';
 import { EventChannel } from '../../src/serve/stream.ts';
-import { call, callJson, errorOf, FIXTURE_ID, fixtureDir, loadFixtureEngine, readEvents } from './helpers.ts';
+import { call, callJson, errorOf, FIXTURE_ID, fixtureDir, loadFixtureEngine, readEvents, recordingEngine } from './helpers.ts';
 
 let engine: ModelEngine;
 let context: ServeContext;
@@ -195,4 +195,41 @@ test('a model without a chat template: chat is a clear 400, completions still wo
   assert.match(error.message, /no chat template.*\/v1\/completions/);
   const ok = await callJson(noTemplate, { path: '/v1/completions', body: { model: FIXTURE_ID, prompt: 'Hi', max_tokens: 2 } });
   assert.equal(ok.status, 200);
+});
+
+test('a stream whose client goes away stops generating; the request batched with it gets its full, unchanged result', async () => {
+  const other = { model: FIXTURE_ID, prompt: 'The weather today is', max_tokens: 24, temperature: 0 };
+  const alone = await callJson(context, { path: '/v1/completions', body: other });
+  assert.equal(alone.status, 200, JSON.stringify(alone.body));
+  const recording = recordingEngine(engine);
+  const shared = createServeContext({ engine: recording.engine, limits: { maxTokens: 32 } });
+  const gone = new AbortController();
+  // Same sampling settings, no seed: the two requests share one generate() call.
+  const streamed = await call(shared, { path: '/v1/completions', body: { ...other, prompt: 'Once upon a time', stream: true }, signal: gone.signal });
+  const full = callJson(shared, { path: '/v1/completions', body: other });
+  assert.ok('events' in streamed);
+  let seen = 0;
+  for await (const _event of streamed.events) {
+    if (++seen === 2) gone.abort(); // the client disconnects after two chunks
+  }
+  assert.equal(seen, 2, 'the stream ends after the abort, without an error event');
+  const res = await full;
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  // The same text as alone (batching moves self-certainty only by float rounding) ...
+  const view = (r: any) => r.body.choices.map((c: any) => [c.text, c.finish_reason]);
+  assert.deepEqual(view(res), view(alone));
+  assert.ok(Math.abs(res.body.choices[0].self_certainty - alone.body.choices[0].self_certainty) < 1e-5);
+  assert.deepEqual(res.body.usage, alone.body.usage);
+  // ... and exactly what the same batch gives when no one cancels.
+  const both = await Promise.all([
+    callJson(shared, { path: '/v1/completions', body: { ...other, prompt: 'Once upon a time' } }),
+    callJson(shared, { path: '/v1/completions', body: other }),
+  ]);
+  assert.deepEqual(both[1].body.choices, res.body.choices);
+  assert.equal(recording.results.length, 2);
+  const [cancelled, complete] = recording.results[0]!;
+  assert.deepEqual(complete, recording.results[1]![1]);
+  assert.equal(complete!.tokenIds.length, 24);
+  assert.ok(cancelled!.tokenIds.length < 8, `the abandoned row stopped early: ${cancelled!.tokenIds.length} tokens of 24`);
+  assert.equal(shared.scheduler.stats.cancelled, 1);
 });

@@ -16,7 +16,8 @@ export function loadFixtureEngine(): Promise<ModelEngine> {
 /**
  * A fake engine: a prompt token is a character code; the text of row r is its prompt's last
  * character followed by `r`-dependent letters; self-certainty per row comes from `certainties`
- * (by row) when given. `block()` holds every generate() call until `release()`.
+ * (by row) when given. `block()` holds every generate() call until `release()`. A row that
+ * `batch.isCancelled` reports cancelled (asked before each of its tokens) ends where it is.
  */
 export class FakeEngine implements Engine {
   readonly modelId = 'fake-model';
@@ -64,8 +65,13 @@ export class FakeEngine implements Engine {
     if (this.fail) throw new Error('engine exploded');
     return batch.prompts.map((prompt, row) => {
       const text = this.texts ? this.texts[row % this.texts.length]! : String.fromCodePoint(prompt.at(-1)!) + 'abcdefghijklmnopqrstuvwxyz'.slice(row % 26).padEnd(batch.maxNewTokens, 'z');
-      const tokenIds = this.encodeText(text).slice(0, batch.maxNewTokens);
-      tokenIds.forEach((id) => batch.onToken?.(row, id));
+      const all = this.encodeText(text).slice(0, batch.maxNewTokens);
+      const tokenIds: number[] = [];
+      for (const id of all) {
+        if (batch.isCancelled?.(row)) break;
+        tokenIds.push(id);
+        batch.onToken?.(row, id);
+      }
       const certainty = this.certainties?.[row] ?? 1 + row;
       return {
         tokenIds,
@@ -84,10 +90,37 @@ export interface Call {
   path: string;
   body?: unknown;
   headers?: Record<string, string>;
+  signal?: AbortSignal;
 }
 
 export async function call(context: ServeContext, request: Call): Promise<ServeResponse> {
-  return handleRequest({ method: request.method ?? 'POST', path: request.path, headers: request.headers ?? {}, body: request.body }, context);
+  return handleRequest({ method: request.method ?? 'POST', path: request.path, headers: request.headers ?? {}, body: request.body, ...(request.signal ? { signal: request.signal } : {}) }, context);
+}
+
+/**
+ * An engine that forwards to `engine` and records what each generate() call returned (e.g. how
+ * many tokens a cancelled row got) and when each call starts (`nextCall()`).
+ */
+export function recordingEngine(engine: Engine): { engine: Engine; results: EngineSequence[][]; nextCall(): Promise<EngineBatch> } {
+  const results: EngineSequence[][] = [];
+  const started: ((batch: EngineBatch) => void)[] = [];
+  const recording: Engine = {
+    modelId: engine.modelId,
+    contextLength: engine.contextLength,
+    get hasChatTemplate() {
+      return engine.hasChatTemplate;
+    },
+    encodeChat: (messages) => engine.encodeChat(messages),
+    encodeText: (text) => engine.encodeText(text),
+    decode: (tokenIds) => engine.decode(tokenIds),
+    async generate(batch) {
+      for (const resolve of started.splice(0)) resolve(batch);
+      const sequences = await engine.generate(batch);
+      results.push(sequences);
+      return sequences;
+    },
+  };
+  return { engine: recording, results, nextCall: () => new Promise((resolve) => started.push(resolve)) };
 }
 
 /** A JSON response (fails the test when it is a stream). */

@@ -6,7 +6,7 @@ import OpenAI, { APIError } from 'openai';
 import { createServeContext, type ServeContext } from '../../src/serve/context.ts';
 import type { ModelEngine } from '../../src/serve/engine.ts';
 import { isLoopbackHost, startServer, type RunningServer } from '../../src/serve/http.ts';
-import { FakeEngine, FIXTURE_ID, loadFixtureEngine } from './helpers.ts';
+import { FakeEngine, FIXTURE_ID, loadFixtureEngine, recordingEngine } from './helpers.ts';
 
 const API_KEY = 'sk-intuitor-e2e';
 let engine: ModelEngine;
@@ -151,6 +151,71 @@ test('a client that disconnects mid-stream does not disturb the server', async (
   await context.scheduler.whenIdle();
   const after = await client.completions.create({ model: FIXTURE_ID, prompt: 'still there?', max_tokens: 2 });
   assert.equal(after.choices.length, 1);
+});
+
+/** A second server over the fixture model whose engine records every generate() call's results. */
+async function recordingServer(t: { after(fn: () => Promise<void>): void }) {
+  const recording = recordingEngine(engine);
+  const errors: unknown[] = [];
+  const ctx = createServeContext({ engine: recording.engine, limits: { maxTokens: 400 }, onError: (e) => errors.push(e) });
+  const srv = await startServer({ context: ctx, port: 0 });
+  t.after(() => srv.close());
+  return { ...recording, context: ctx, server: srv, errors };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(condition(), `timed out waiting until ${what}`);
+}
+
+test('a streaming client that disconnects stops its generation; the request queued behind it then runs', { timeout: 30_000 }, async (t) => {
+  const { context: ctx, server: srv, results, nextCall, errors } = await recordingServer(t);
+  const controller = new AbortController();
+  const started = nextCall();
+  const res = await fetch(`${srv.url}/v1/completions`, {
+    method: 'POST',
+    body: JSON.stringify({ model: FIXTURE_ID, prompt: 'Tell me a long story.', max_tokens: 400, temperature: 0, stream: true }),
+    signal: controller.signal,
+  });
+  assert.equal(res.status, 200);
+  await started;
+  const reader = res.body!.getReader();
+  assert.match(new TextDecoder().decode((await reader.read()).value), /^data: \{/);
+  const queued = fetch(`${srv.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: FIXTURE_ID, prompt: 'next', max_tokens: 5 }) });
+  await until(() => ctx.scheduler.waiting === 1, 'the second request waits');
+  controller.abort();
+  await reader.read().catch(() => undefined);
+  const next = await queued;
+  assert.equal(next.status, 200);
+  assert.equal(((await next.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens, 5);
+  assert.equal(results.length, 2);
+  const generated = results[0]![0]!.tokenIds.length;
+  assert.ok(generated < 100, `the abandoned stream stopped soon: ${generated} of 400 tokens generated`);
+  assert.equal(ctx.scheduler.stats.cancelled, 1);
+  assert.deepEqual(errors, []);
+});
+
+test('a non-streaming client that disconnects stops its generation; nothing is sent, the server goes on', { timeout: 30_000 }, async (t) => {
+  const { context: ctx, server: srv, results, nextCall, errors } = await recordingServer(t);
+  const controller = new AbortController();
+  const started = nextCall();
+  const pending = fetch(`${srv.url}/v1/completions`, {
+    method: 'POST',
+    body: JSON.stringify({ model: FIXTURE_ID, prompt: 'Tell me a long story.', max_tokens: 400, temperature: 0 }),
+    signal: controller.signal,
+  });
+  await started;
+  await new Promise((r) => setTimeout(r, 20)); // a few tokens in
+  controller.abort();
+  await assert.rejects(pending, (error: Error) => error.name === 'AbortError');
+  await until(() => ctx.scheduler.stats.cancelled === 1, 'the server sees the disconnect');
+  await ctx.scheduler.whenIdle();
+  assert.equal(results.length, 1);
+  const generated = results[0]![0]!.tokenIds.length;
+  assert.ok(generated < 200, `the abandoned request stopped soon: ${generated} of 400 tokens generated`);
+  const after = await fetch(`${srv.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: FIXTURE_ID, prompt: 'still there?', max_tokens: 2 }) });
+  assert.equal(after.status, 200);
+  assert.deepEqual(errors, []);
 });
 
 test('a full queue is a RateLimitError for the client', { timeout: 15_000 }, async (t) => {

@@ -69,7 +69,7 @@ test('waiting requests with the same sampling settings share one generate() call
   // best_of ranks by self-certainty: rows 3, 4, 5 have certainties 4, 5, 6; the last is chosen.
   assert.equal(r3.body.choices[0].message.content, '3fg');
   assert.equal(r3.body.choices[0].self_certainty, 6);
-  assert.deepEqual(context.scheduler.stats, { batches: 4, requests: 6, largestBatch: 3 });
+  assert.deepEqual(context.scheduler.stats, { batches: 4, requests: 6, largestBatch: 3, cancelled: 0 });
 });
 
 test('maxBatchSequences caps the rows combined into one call', async () => {
@@ -153,4 +153,61 @@ test('streaming through the fake engine: stop-string prefixes are held back, the
   engine.texts = ['abX'];
   const ending = await readEvents(await call(context, { path: '/v1/completions', body: { model: 'fake-model', prompt: 'q', max_tokens: 6, stop: ['XYZ'], stream: true } }));
   assert.deepEqual(ending.slice(0, -1).map((e: any) => [e.choices[0].text, e.choices[0].finish_reason]), [['a', null], ['b', null], ['X', null], ['', 'stop']]);
+});
+
+test('a waiting request whose client goes away leaves the queue at once and never runs', { timeout: 10_000 }, async () => {
+  const engine = new FakeEngine();
+  const errors: unknown[] = [];
+  const context = createServeContext({ engine, limits: { queueCapacity: 2 }, onError: (e) => errors.push(e) });
+  engine.block();
+  const started = engine.nextCall();
+  const a = callJson(context, { path: chatPath, body: body('A') });
+  await started;
+  const goneJson = new AbortController();
+  const goneStream = new AbortController();
+  const b = callJson(context, { path: chatPath, body: body('B'), signal: goneJson.signal });
+  const c = call(context, { path: '/v1/completions', body: { model: 'fake-model', prompt: 'C', max_tokens: 3, stream: true }, signal: goneStream.signal });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(context.scheduler.waiting, 2);
+  goneJson.abort();
+  goneStream.abort();
+  assert.equal(context.scheduler.waiting, 0, 'both left the queue at once');
+  // The non-streamed one answers 499 client_closed_request (which the HTTP adapter does not send);
+  // the stream just ends, with no error event. All while A still runs.
+  const error = errorOf(await b, 499);
+  assert.equal(error.code, 'client_closed_request');
+  assert.deepEqual(await readEvents(await c), []);
+  // Their places in the queue are free again.
+  const d = callJson(context, { path: chatPath, body: body('D') });
+  const aborted = callJson(context, { path: chatPath, body: body('E'), signal: AbortSignal.abort() });
+  assert.equal(errorOf(await aborted, 499).code, 'client_closed_request', 'a request already cancelled is not queued');
+  engine.release();
+  assert.equal((await a).body.choices[0].message.content, 'Aab');
+  assert.equal((await d).body.choices[0].message.content, 'Dab');
+  const lastChars = engine.calls.map((call) => call.prompts.map((p) => String.fromCodePoint(p.at(-1)!)).join(''));
+  assert.deepEqual(lastChars, ['A', 'D'], 'B, C and E never reached the engine');
+  assert.equal(context.scheduler.stats.cancelled, 3);
+  assert.deepEqual(errors, [], 'a cancellation is not a server error');
+});
+
+test('a running request whose client goes away has its rows cancelled; the rest of its batch is unaffected', { timeout: 10_000 }, async () => {
+  const engine = new FakeEngine();
+  const context = createServeContext({ engine, limits: { queueCapacity: 10 } });
+  engine.block();
+  const started = engine.nextCall();
+  const gone = new AbortController();
+  const a = callJson(context, { path: chatPath, body: body('A', { n: 2 }), signal: gone.signal });
+  const b = callJson(context, { path: chatPath, body: body('B') });
+  await started; // A and B run together, three rows
+  assert.deepEqual(engine.calls.map((c) => c.prompts.length), [3]);
+  const isCancelled = engine.calls[0]!.isCancelled!;
+  assert.deepEqual([0, 1, 2].map(isCancelled), [false, false, false]);
+  gone.abort();
+  assert.deepEqual([0, 1, 2].map(isCancelled), [true, true, false], "only A's rows are cancelled");
+  assert.equal(errorOf(await a, 499).code, 'client_closed_request', 'answered at once, while the batch still runs');
+  engine.release();
+  const rb = await b;
+  assert.equal(rb.body.choices[0].message.content, 'Bcd'); // row 2 of the batch, in full
+  assert.equal(rb.body.usage.completion_tokens, 3);
+  assert.equal(context.scheduler.stats.cancelled, 1);
 });
