@@ -284,7 +284,7 @@ async function main(): Promise<void> {
 
     // (e) Two GRPO steps through the data-parallel path.
     await part('e', 'GRPO training steps', async () => {
-      const parallel = group ? processGroupParallel(group) : singleProcess;
+      const parallel = group ? processGroupParallel(group, device) : singleProcess;
       if (!group) note('e', 'data-parallel path', `no ${backend} group (see d): the trainer runs single-process`);
       const runDir = join(dir, 'run');
       const g = settings.grpo;

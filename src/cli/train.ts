@@ -96,7 +96,7 @@ export async function runTrain(config: GrpoConfig, io: { stderr: Writable }, lau
     if (group.rank === 0) {
       io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')} on ${group.worldSize} process${group.worldSize > 1 ? 'es' : ''} (${group.backend}); run folder ${config.output}]\n`);
     }
-    return await train({ config, tokenizer, items, log: io.stderr as never, parallel: processGroupParallel(group), device });
+    return await train({ config, tokenizer, items, log: io.stderr as never, parallel: processGroupParallel(group, device), device });
   } finally {
     group.destroy();
   }

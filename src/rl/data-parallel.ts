@@ -55,7 +55,8 @@ export const singleProcess: DataParallel = {
 /** Gradients travel in buckets of this size: few large messages, bounded extra memory. */
 const BUCKET_BYTES = 25 * 2 ** 20;
 
-export function processGroupParallel(group: ProcessGroup): DataParallel {
+/** `device`: where this rank computes; NCCL exchanges tensors on that GPU (cuda:LOCAL_RANK; default 'cuda'), Gloo on the CPU. */
+export function processGroupParallel(group: ProcessGroup, device?: string): DataParallel {
   let seconds = 0;
   const timed = <T>(fn: () => T): T => {
     const started = performance.now();
@@ -65,10 +66,11 @@ export function processGroupParallel(group: ProcessGroup): DataParallel {
       seconds += (performance.now() - started) / 1000;
     }
   };
-  // Small host values travel as float64 tensors on the group's device (NCCL needs CUDA tensors).
-  const device = group.backend === 'nccl' ? 'cuda' : 'cpu';
+  // Small host values travel as float64 tensors: on this rank's GPU for NCCL, which takes only CUDA
+  // tensors, and on the CPU for Gloo.
+  const where = group.backend === 'nccl' ? (device ?? 'cuda') : 'cpu';
   const exchange = (values: readonly number[], fn: (t: torch.Tensor) => torch.Tensor): number[] =>
-    timed(() => torch.scope(() => Array.from(fn(torch.tensor([...values], { dtype: 'float64', device })).toFloat64Array())));
+    timed(() => torch.scope(() => Array.from(fn(torch.tensor([...values], { dtype: 'float64', device: where })).toFloat64Array())));
   return {
     rank: group.rank,
     worldSize: group.worldSize,
