@@ -10,7 +10,7 @@ import type { Writable } from 'node:stream';
 import { Tokenizer } from '../tokenizer/index.ts';
 import { readRows } from '../data/read-rows.ts';
 import { toQaItems, type QaItem } from '../data/qa.ts';
-import { grpoFlags, resolveGrpoConfig, type GrpoConfig } from '../rl/config.ts';
+import { grpoFlags, grpoFlagValues, resolveGrpoConfig, type GrpoConfig } from '../rl/config.ts';
 import { train, type StepMetrics } from '../rl/trainer.ts';
 import { checkLaunchConfig, launchFlags, launchWorkers, type LaunchConfig } from '../rl/launch.ts';
 import { processGroupParallel } from '../rl/data-parallel.ts';
@@ -54,8 +54,7 @@ export function resolveTrainConfig(values: Record<string, unknown>, explicit: Re
   const saved = join(resume, 'config.json');
   if (!existsSync(saved)) throw new Error(`--resume ${resume}: no config.json there; it is not a run folder`);
   const config = JSON.parse(readFileSync(saved, 'utf8')) as GrpoConfig;
-  const { rewards: _r, epsilonHigh, sequencesPerStep: _s, gradientAccumulationSteps: _g, warmupSteps: _w, ...fields } = config;
-  return resolveGrpoConfig({ ...fields, epsilonHigh, output: resume, ...(explicit.has('steps') ? { steps: rest.steps } : {}) });
+  return resolveGrpoConfig({ ...grpoFlagValues(config), output: resume, ...(explicit.has('steps') ? { steps: rest.steps } : {}) });
 }
 
 export async function loadTrainingItems(data: string): Promise<QaItem[]> {

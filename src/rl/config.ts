@@ -65,6 +65,12 @@ export interface GrpoConfig extends GrpoFlagValues {
   warmupSteps: number;
 }
 
+/** A config (resolved, or as saved in a run's config.json) without its derived values: resolving it again gives the same config. */
+export function grpoFlagValues(config: GrpoConfig): Record<string, unknown> {
+  const { rewards: _rewards, sequencesPerStep: _sequences, gradientAccumulationSteps: _accumulation, warmupSteps: _warmup, ...fields } = config;
+  return fields;
+}
+
 /** Validates the fields together and derives the rest; every error says how to fix it. */
 export function resolveGrpoConfig(values: Record<string, unknown>): GrpoConfig {
   const v = checkFlagValues(grpoFlags, values);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FlagSpecs, FlagValues } from '../config/flags.ts';
-import { grpoFlags, type GrpoConfig } from './config.ts';
+import { grpoFlagValues, type GrpoConfig } from './config.ts';
 import { shardOf } from './data-parallel.ts';
 
 export const launchFlags = {
@@ -45,11 +45,6 @@ export function workerEnvironment(launch: LaunchConfig, localRank: number): Reco
   };
 }
 
-/** The flag fields of a resolved config: what a worker's --config file holds to resolve the same config. */
-function configFields(config: GrpoConfig): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(grpoFlags).filter((k) => config[k as keyof GrpoConfig] !== undefined).map((k) => [k, config[k as keyof GrpoConfig]]));
-}
-
 const bin = fileURLToPath(new URL('../../bin/intuitor.mjs', import.meta.url));
 
 /** Runs this node's workers to the end; throws, after stopping the others, when one fails. */
@@ -61,7 +56,7 @@ export async function launchWorkers(config: GrpoConfig, launch: LaunchConfig, io
   }
   const folder = mkdtempSync(join(tmpdir(), 'intuitor-launch-'));
   const configFile = join(folder, 'config.json');
-  writeFileSync(configFile, JSON.stringify(configFields(config)));
+  writeFileSync(configFile, JSON.stringify(grpoFlagValues(config))); // resolves to the same config
   const workers: ChildProcess[] = [];
   let failure: string | undefined;
   const stopAll = (signal: NodeJS.Signals) => {
