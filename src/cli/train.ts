@@ -74,27 +74,28 @@ export function resolveLaunchConfig(values: Record<string, unknown>): LaunchConf
 
 export async function runTrain(config: GrpoConfig, io: { stderr: Writable }, launch: LaunchConfig = resolveLaunchConfig({})): Promise<StepMetrics[]> {
   const rendezvous = rendezvousFromEnv();
+  const done = () => io.stderr.write(`[done: ${config.steps} steps; checkpoints and metrics.jsonl in ${config.output}]\n`);
   if (!rendezvous && launch.nproc * launch.nnodes > 1) {
     io.stderr.write(`[starting ${launch.nproc} worker process${launch.nproc > 1 ? 'es' : ''} on node ${launch.nodeRank} of ${launch.nnodes}; rendezvous at ${launch.masterAddr}:${launch.masterPort}]\n`);
     await launchWorkers(config, launch, io);
-    io.stderr.write(`[done: ${config.steps} steps; checkpoints and metrics.jsonl in ${config.output}]\n`);
+    done();
     return [];
   }
   const tokenizer = await Tokenizer.fromDir(config.model);
   const items = await loadTrainingItems(config.data);
+  const describe = (where: string) =>
+    io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')}${where}; run folder ${config.output}]\n`);
   if (!rendezvous) {
-    io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')}; run folder ${config.output}]\n`);
+    describe('');
     const history = await train({ config, tokenizer, items, log: io.stderr as never });
-    io.stderr.write(`[done: ${config.steps} steps; checkpoints and metrics.jsonl in ${config.output}]\n`);
+    done();
     return history;
   }
   // One worker of a data-parallel run: with --device cuda each process on a machine takes its own GPU.
   const device = config.device === 'cuda' ? `cuda:${rendezvous.localRank}` : config.device;
   const group = initProcessGroup({ ...rendezvous, backend: device.startsWith('cuda') ? 'nccl' : 'gloo', timeoutMs: launch.distTimeout * 1000 });
   try {
-    if (group.rank === 0) {
-      io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')} on ${group.worldSize} process${group.worldSize > 1 ? 'es' : ''} (${group.backend}); run folder ${config.output}]\n`);
-    }
+    if (group.rank === 0) describe(` on ${group.worldSize} process${group.worldSize > 1 ? 'es' : ''} (${group.backend})`);
     return await train({ config, tokenizer, items, log: io.stderr as never, parallel: processGroupParallel(group, device), device });
   } finally {
     group.destroy();
