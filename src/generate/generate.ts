@@ -14,6 +14,7 @@ import type { CausalLM } from '../model/causal-lm.ts';
 import { KVCache } from '../model/kv-cache.ts';
 import { tokenStatistics } from '../certainty/token-statistics.ts';
 import { checkSamplingOptions, chooseTokens, type SamplingOptions } from './sampling.ts';
+import { firstStop, unstableTail } from './stop-strings.ts';
 
 /** What generation needs of a tokenizer: turning ids back into text. */
 export interface Detokenizer {
@@ -97,22 +98,11 @@ interface RowState {
  * already streamed (rare: space clean-up), the new text follows from the first difference.
  */
 export function streamDelta(streamed: string, text: string, finished: boolean, stops: readonly string[] = []): { delta: string; streamed: string } {
-  let ready = text;
-  if (!finished) {
-    ready = ready.replace(/\uFFFD+$/, '');
-    const held = Math.max(0, ...stops.map((stop) => longestPrefixSuffix(ready, stop)));
-    ready = ready.slice(0, ready.length - held);
-  }
+  const ready = finished ? text : text.slice(0, text.length - unstableTail(text, stops));
   let common = 0;
   while (common < streamed.length && common < ready.length && streamed[common] === ready[common]) common++;
   if (common === ready.length && common < streamed.length) return { delta: '', streamed }; // behind what was streamed: wait
   return { delta: ready.slice(common), streamed: ready };
-}
-
-/** The length of the longest proper prefix of `stop` that `text` ends with. */
-function longestPrefixSuffix(text: string, stop: string): number {
-  for (let n = Math.min(stop.length - 1, text.length); n > 0; n--) if (text.endsWith(stop.slice(0, n))) return n;
-  return 0;
 }
 
 /** Samples `n` continuations of each prompt (token ids), all decoded in one batch. */
@@ -216,14 +206,4 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
     entropies: s.stats.map((t) => t.entropy),
     selfCertainties: s.stats.map((t) => t.selfCertainty),
   }));
-}
-
-function firstStop(text: string, stops: readonly string[]): number {
-  let first = -1;
-  for (const stop of stops) {
-    if (stop === '') continue;
-    const at = text.indexOf(stop);
-    if (at !== -1 && (first === -1 || at < first)) first = at;
-  }
-  return first;
 }

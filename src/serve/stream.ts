@@ -6,6 +6,8 @@
 // start of a stop string (the final text is cut before a stop string). The last delta is taken
 // against the sequence's final text, so the concatenated deltas equal the non-streamed text.
 
+import { firstStop, unstableTail } from '../generate/stop-strings.ts';
+
 /** A single-consumer async queue. */
 export class EventChannel<T> implements AsyncIterableIterator<T> {
   #buffer: T[] = [];
@@ -101,29 +103,4 @@ export class DeltaDecoder {
     this.#sent = visible;
     return delta;
   }
-}
-
-function firstStop(text: string, stops: readonly string[]): number {
-  let first = -1;
-  for (const stop of stops) {
-    const at = stop === '' ? -1 : text.indexOf(stop);
-    if (at !== -1 && (first === -1 || at < first)) first = at;
-  }
-  return first;
-}
-
-/** Length of the tail of `text` that may still change: trailing U+FFFD, then a stop string's start. */
-export function unstableTail(text: string, stops: readonly string[]): number {
-  let end = text.length;
-  while (end > 0 && text[end - 1] === '\uFFFD') end--;
-  let held = 0;
-  for (const stop of stops) {
-    for (let k = Math.min(stop.length - 1, end); k > held; k--) {
-      if (text.slice(end - k, end) === stop.slice(0, k)) {
-        held = k;
-        break;
-      }
-    }
-  }
-  return text.length - end + held;
 }

@@ -1,7 +1,8 @@
 // Streaming building blocks: deltas that never take back text, and the event channel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeltaDecoder, EventChannel, unstableTail } from '../../src/serve/stream.ts';
+import { DeltaDecoder, EventChannel } from '../../src/serve/stream.ts';
+import { unstableTail } from '../../src/generate/stop-strings.ts';
 
 test('unstableTail holds back trailing U+FFFD and the start of a stop string', () => {
   assert.equal(unstableTail('abc', []), 0);
