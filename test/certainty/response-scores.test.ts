@@ -10,7 +10,7 @@ import { loadModel } from '../../src/model/load.ts';
 import { scoreResponses } from '../../src/certainty/response-scores.ts';
 import { generate } from '../../src/generate/generate.ts';
 
-const dir = fileURLToPath(new URL('../../../shared/fixtures/qwen2-tiny', import.meta.url));
+const dir = fileURLToPath(new URL('../fixtures/qwen2-tiny', import.meta.url));
 const golden = JSON.parse(readFileSync(`${dir}/golden.json`, 'utf8'));
 const model = loadModel(dir);
 const TOLERANCE = 5e-6;

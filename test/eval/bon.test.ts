@@ -13,7 +13,7 @@ import { runBestOfN, type BonRecord, type BonSettings } from '../../src/eval/bon
 import { evaluateBestOfN, sizesUpTo } from '../../src/eval/bon-eval.ts';
 import { readResults } from '../../src/eval/results-file.ts';
 
-const dir = fileURLToPath(new URL('../../../shared/fixtures/qwen2-tiny', import.meta.url));
+const dir = fileURLToPath(new URL('../fixtures/qwen2-tiny', import.meta.url));
 const model = loadModel(dir);
 const tokenizer = await Tokenizer.fromDir(dir);
 const settings: BonSettings = { n: 3, maxNewTokens: 4, seed: 5, temperature: 1, topP: 1, topK: 0, minP: 0, chat: true, systemPrompt: undefined, instruction: 'Box it.' };

@@ -7,7 +7,7 @@ import { loadModel } from '../../src/model/load.ts';
 import { generate, streamDelta } from '../../src/generate/generate.ts';
 import { Tokenizer } from '../../src/tokenizer/index.ts';
 
-const dir = fileURLToPath(new URL('../../../shared/fixtures/llama-tiny', import.meta.url));
+const dir = fileURLToPath(new URL('../fixtures/llama-tiny', import.meta.url));
 const model = loadModel(dir);
 const tokenizer = await Tokenizer.fromDir(dir);
 const prompt = tokenizer.encode('The quick brown fox');

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.ts';
 
-export const fixtureDir = (name: 'qwen2-tiny' | 'llama-tiny') => fileURLToPath(new URL(`../../../shared/fixtures/${name}`, import.meta.url));
+export const fixtureDir = (name: 'qwen2-tiny' | 'llama-tiny') => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
 export async function runCli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = { stdout: '', stderr: '' };

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadModelConfig, parseModelConfig } from '../../src/model/config.ts';
 import { expectedParameters } from '../../src/model/parameters.ts';
 
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 const base = { model_type: 'llama', vocab_size: 100, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 4 };
 

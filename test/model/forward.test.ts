@@ -10,7 +10,7 @@ import { KVCache } from '../../src/model/kv-cache.ts';
 import { openCheckpoint } from '../../src/model/safetensors.ts';
 import { generate } from '../../src/generate/generate.ts';
 
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const LOGIT_TOLERANCE = 1e-4; // the fixtures' README: atol 1e-4 on logits, logsumexp, mean, max
 const CERTAINTY_TOLERANCE = 5e-6; // self-certainty is ~0.015; float32 logsumexp over 150k logits rounds to ~1e-6
 

@@ -10,7 +10,7 @@ import * as torch from '../../src/torch/index.ts';
 import { loadModel, saveModel } from '../../src/model/load.ts';
 import { loadModelConfig } from '../../src/model/config.ts';
 
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'intuitor-load-'));

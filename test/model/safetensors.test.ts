@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '../../src/torch/index.ts';
 import { openCheckpoint, saveCheckpoint, SafetensorsError, SafetensorsFile, writeSafetensors } from '../../src/model/safetensors.ts';
 
-const fixtures = new URL('../../../shared/fixtures/', import.meta.url);
+const fixtures = new URL('../fixtures/', import.meta.url);
 const fixture = (relative: string): string => fileURLToPath(new URL(relative, fixtures));
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'intuitor-safetensors-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -13,7 +13,7 @@ import { readMetrics, train } from '../../src/rl/trainer.ts';
 import { latestCheckpoint } from '../../src/rl/checkpoint.ts';
 import { parameterBytes } from '../helpers/model-bytes.ts';
 
-const fixture = fileURLToPath(new URL('../../../shared/fixtures/llama-tiny', import.meta.url));
+const fixture = fileURLToPath(new URL('../fixtures/llama-tiny', import.meta.url));
 const tokenizer = await Tokenizer.fromDir(fixture);
 const items = ['1+1', '2+2', '3+3', '4+4', '5+5'].map((q, index) => ({ index, question: `What is ${q}?`, label: String(2 * (index + 1)) }));
 const quiet = { write: () => true } as never;

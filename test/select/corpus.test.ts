@@ -1,5 +1,5 @@
-// Regression corpus: Math-Verify's equivalence cases (shared/corpora/math-verify-cases.jsonl, see
-// its README). Each case extracts an answer from gold and from pred, compares them, and agrees when
+// Regression corpus: Math-Verify's equivalence cases (test/fixtures/math-verify-cases.jsonl, see
+// test/fixtures/README.md). Each case extracts an answer from gold and from pred, compares them, and agrees when
 // that verdict is the case's `equal`. Achieved: 165 / 169 = 97.6%. The 4 disagreements:
 //   - inline math broken over lines ("Answer $ \n 9 \n $", "Answer \( \n 9 \n \)"): Math-Verify's
 //     convention extracts nothing there (expected not equal); we find 9 as the last number (2 cases);
@@ -20,7 +20,7 @@ interface Case {
   test: string;
 }
 
-const corpus = new URL('../../../shared/corpora/', import.meta.url);
+const corpus = new URL('../fixtures/', import.meta.url);
 const cases: Case[] = readFileSync(new URL('math-verify-cases.jsonl', corpus), 'utf8')
   .split('\n')
   .filter((line) => line.trim() !== '')

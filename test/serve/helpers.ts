@@ -6,7 +6,7 @@ import { handleRequest } from '../../src/serve/handler.ts';
 import type { ServeContext } from '../../src/serve/context.ts';
 import { isStreamResponse, type Engine, type EngineBatch, type EngineSequence, type JsonResponse, type ServeResponse } from '../../src/serve/types.ts';
 
-export const fixtureDir = fileURLToPath(new URL('../../../shared/fixtures/qwen2-tiny', import.meta.url));
+export const fixtureDir = fileURLToPath(new URL('../fixtures/qwen2-tiny', import.meta.url));
 export const FIXTURE_ID = 'qwen2-tiny';
 
 export function loadFixtureEngine(): Promise<ModelEngine> {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import rust from 'tokenizers';
 import { ChatTemplateError, Tokenizer, strftime, type ChatMessage } from '../../src/tokenizer/index.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('../fixtures/', import.meta.url);
 const fixture = (name: string, file = '') => fileURLToPath(new URL(`${name}/${file}`, FIXTURES));
 const qwen = await Tokenizer.fromDir(fixture('qwen2-tiny'));
 const llama = await Tokenizer.fromDir(fixture('llama-tiny'));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '../../src/tokenizer/index.ts';
 
-const LLAMA = fileURLToPath(new URL('../../../shared/fixtures/llama-tiny/', import.meta.url));
+const LLAMA = fileURLToPath(new URL('../fixtures/llama-tiny/', import.meta.url));
 const LLAMA_CONFIG = JSON.parse(await readFile(join(LLAMA, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
 const scratch = await mkdtemp(join(tmpdir(), 'intuitor-tok-errors-'));
 after(() => rm(scratch, { recursive: true, force: true }));

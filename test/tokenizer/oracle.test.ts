@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import rust from 'tokenizers';
 import { Tokenizer } from '../../src/tokenizer/index.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('../fixtures/', import.meta.url);
 const NAMES = ['qwen2-tiny', 'llama-tiny'] as const;
 type Name = (typeof NAMES)[number];
 
