@@ -6,12 +6,16 @@
 //   self-certainty  the response with the highest self-certainty (open-ended tasks, code);
 //   borda           responses ranked by self-certainty (rank 1 = most certain; equal scores keep
 //                   index order); the response at rank r gives (N - r + 1)^p votes to its answer
-//                   and the answer with most votes wins. p = 0 is majority voting; as p grows the
+//                   and the answer with most votes wins. p = 0 is majority-sc; as p grows the
 //                   vote of the most certain answered response dominates, which is then the choice
 //                   of `self-certainty`. Default p (the paper's heuristic): 0.3 for N <= 16, 1.2 for
 //                   N >= 32, linearly interpolated in N in between (16 < N < 32);
 //   weighted        the answer with the largest sum of self-certainty;
-//   majority        the most frequent answer;
+//   majority        the most frequent answer; answers tied for the most votes are drawn uniformly
+//                   (seeded, default seed 0), so the tie-break favours no answer: over seeds, an
+//                   answer among k tied wins 1/k of the time (what evaluation credits exactly);
+//   majority-sc     the most frequent answer, ties to the answer of higher total self-certainty
+//                   (Borda with p = 0 is this rule);
 //   random          a uniformly drawn response (seeded, default seed 0: reproducible);
 //   perplexity      the highest mean log-prob of the sampled tokens (lowest perplexity);
 //   entropy         the lowest mean token entropy.
@@ -19,18 +23,19 @@
 // Answers are grouped by mathematical equivalence (equivalence.ts). While any response has an
 // answer, responses without one are never chosen, by any rule (they keep their Borda rank but
 // their votes go nowhere). When none has an answer, each response is its own group, so every
-// voting rule falls back to the most self-certain response.
-// Ties: between answer groups, more votes, then the higher total self-certainty of the group, then
-// the group whose first member comes first; within the winning group, the member with the highest
-// self-certainty, then the lowest index. For self-certainty / perplexity / entropy, equal scores go
+// voting rule (majority too: there is no answer to draw between) falls back to the most
+// self-certain response.
+// Ties (except majority's, above): between answer groups, more votes, then the higher total
+// self-certainty of the group, then the group whose first member comes first; within the winning
+// group, the member with the highest self-certainty, then the lowest index. For self-certainty / perplexity / entropy, equal scores go
 // to the higher self-certainty (for the latter two), then the lowest index. A NaN score (an empty
 // response has no tokens to average) ranks below every number and adds nothing to weighted votes.
 
 import { groupAnswers } from './equivalence.ts';
 
-export type SelectionMethod = 'self-certainty' | 'borda' | 'weighted' | 'majority' | 'random' | 'perplexity' | 'entropy';
+export type SelectionMethod = 'self-certainty' | 'borda' | 'weighted' | 'majority' | 'majority-sc' | 'random' | 'perplexity' | 'entropy';
 
-export const SELECTION_METHODS: readonly SelectionMethod[] = ['self-certainty', 'borda', 'weighted', 'majority', 'random', 'perplexity', 'entropy'];
+export const SELECTION_METHODS: readonly SelectionMethod[] = ['self-certainty', 'borda', 'weighted', 'majority', 'majority-sc', 'random', 'perplexity', 'entropy'];
 
 export interface ScoredResponse {
   /** the extracted final answer; undefined when the response has none */
@@ -47,7 +52,7 @@ export interface SelectionRule {
   method: SelectionMethod;
   /** Borda power (default defaultBordaPower(N)); used by 'borda' only */
   p?: number;
-  /** seed of 'random' (default 0) */
+  /** seed of 'random' and of 'majority''s tie-break (default 0) */
   seed?: number;
 }
 
@@ -127,12 +132,21 @@ export function selectBestOfN(responses: readonly ScoredResponse[], rule: Select
   const ranked = [...tallies.values()].sort(
     (a, b) => (nearlyEqual(a.score, b.score) ? 0 : b.score - a.score) || b.certainty - a.certainty || a.members[0]! - b.members[0]!,
   );
+  if (method === 'majority' && anyAnswer) {
+    // The groups tied for most votes, in order of first appearance (so that which one the seed
+    // draws does not depend on certainty); the drawn one goes first.
+    const tied = ranked.filter((t) => t.score === ranked[0]!.score).sort((a, b) => a.members[0]! - b.members[0]!);
+    const winner = tied[Math.floor(uniform(rule.seed ?? 0) * tied.length)]!;
+    ranked.splice(ranked.indexOf(winner), 1);
+    ranked.unshift(winner);
+  }
 
   let index: number;
   switch (method) {
     case 'borda':
     case 'weighted':
     case 'majority':
+    case 'majority-sc':
       index = argBest(ranked[0]!.members, (i) => [certainty[i]!]);
       break;
     case 'self-certainty':

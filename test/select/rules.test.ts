@@ -65,7 +65,7 @@ test('borda limits: p = 0 is majority voting, a huge p is the most self-certain 
   for (let trial = 0; trial < 60; trial++) {
     const n = trial % 2 === 0 ? 8 : 64;
     const set = Array.from({ length: n }, () => r(next() < 0.15 ? undefined : String(Math.floor(next() * 4)), next() * 3));
-    assert.deepEqual(pick(set, { method: 'borda', p: 0 }), pick(set, { method: 'majority' }), `trial ${trial}: p = 0`);
+    assert.deepEqual(pick(set, { method: 'borda', p: 0 }), pick(set, { method: 'majority-sc' }), `trial ${trial}: p = 0`);
     assert.deepEqual(pick(set, { method: 'borda', p: 1e4 }), pick(set, { method: 'self-certainty' }), `trial ${trial}: p = 1e4`);
   }
 });
@@ -120,10 +120,10 @@ test('with no answer at all, each response is its own group and voting falls bac
 
 test('ties are broken deterministically: votes, then total certainty, then the lowest index', () => {
   // 2 votes each; '1' has total certainty 0.7 against 0.6; its most certain member is #3.
-  assert.deepEqual(pick([r('1', 0.3), r('2', 0.5), r('2', 0.1), r('1', 0.4)], { method: 'majority' }), [3, '1']);
+  assert.deepEqual(pick([r('1', 0.3), r('2', 0.5), r('2', 0.1), r('1', 0.4)], { method: 'majority-sc' }), [3, '1']);
   // Everything equal: the group that appears first, and within it the first member.
-  assert.deepEqual(pick([r('1', 0.5), r('2', 0.5)], { method: 'majority' }), [0, '1']);
-  assert.deepEqual(pick([r('2', 0.5), r('1', 0.5)], { method: 'majority' }), [0, '2']);
+  assert.deepEqual(pick([r('1', 0.5), r('2', 0.5)], { method: 'majority-sc' }), [0, '1']);
+  assert.deepEqual(pick([r('2', 0.5), r('1', 0.5)], { method: 'majority-sc' }), [0, '2']);
   assert.deepEqual(pick([r('1', 0.5), r('2', 0.5)], { method: 'weighted' }), [0, '1']);
   assert.deepEqual(pick([r('3', 0.5), r('3', 0.5), r('4', 0.2)], { method: 'majority' }), [0, '3']);
   // Equal certainty keeps index order in the Borda ranking: #0 is rank 1 (3 votes), #1 rank 2 (2).
