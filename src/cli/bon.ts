@@ -4,8 +4,8 @@
 import type { Writable } from 'node:stream';
 import { loadModel } from '../model/load.ts';
 import { Tokenizer } from '../tokenizer/index.ts';
-import { readRows } from '../data/read-rows.ts';
-import { toQaItems } from '../data/qa.ts';
+import { readQaDataset } from '../data/checked-dataset.ts';
+import { promptFit } from './prompt-fit.ts';
 import { runBestOfN, type BonRecord, type BonSettings } from '../eval/bon-run.ts';
 import { SELECTION_METHODS, type SelectionMethod } from '../select/index.ts';
 import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
@@ -16,6 +16,7 @@ export const bonFlags = {
   model: { type: 'string', required: true, help: 'model folder in Hugging Face layout' },
   data: { type: 'string', required: true, help: 'dataset: .jsonl or .parquet, GSM8K style {question, answer} or MATH style {problem, solution}' },
   out: { type: 'string', help: 'results file (JSONL; default: <data name>.bon.jsonl); an existing one is resumed' },
+  overwrite: { type: 'boolean', help: 'discard an existing results file (made with other settings, or for another version of the dataset) and start over' },
   n: { type: 'int', default: 16, min: 1, max: 256, help: 'responses sampled per question' },
   select: { type: 'string', default: 'borda', choices: SELECTION_METHODS, help: 'selection rule' },
   p: { type: 'number', min: 0, help: "Borda power (default: the paper's heuristic from n: 0.3 up to 16, 1.2 from 32)" },
@@ -32,6 +33,7 @@ export const bonFlags = {
   maxNewTokens: { type: 'int', default: 512, min: 1, help: 'the most tokens per response' },
   seed: { type: 'int', default: 0, min: 0, help: 'item i samples with seed + i' },
   dtype: { type: 'string', default: 'float32', choices: ['float32', 'bfloat16'], help: 'compute dtype' },
+  skipBadRows: { type: 'boolean', help: 'leave out rows that cannot be used (bad JSON or UTF-8, missing or blank question, too long for the model) and count them, instead of stopping at the first' },
 } as const satisfies FlagSpecs;
 
 export type BonConfig = FlagValues<typeof bonFlags> & { out: string };
@@ -45,9 +47,15 @@ export function resolveBonConfig(values: Record<string, unknown>): BonConfig {
 }
 
 export async function runBon(config: BonConfig, io: { stderr: Writable }): Promise<BonRecord[]> {
-  const rows = await readRows(config.data);
-  const items = toQaItems(config.limit ? rows.slice(0, config.limit) : rows, { ...(config.questionField ? { questionField: config.questionField } : {}), ...(config.answerField ? { answerField: config.answerField } : {}) }, config.data);
+  // Every row is read and checked, its prompt's length included, before the model loads.
   const tokenizer = await Tokenizer.fromDir(config.model);
+  const format = { chat: config.chat, instruction: config.instruction, system: config.system ?? '' };
+  const { items, skipped } = await readQaDataset(
+    config.data,
+    { skipBadRows: config.skipBadRows, ...(config.limit ? { limit: config.limit } : {}), ...(config.questionField ? { questionField: config.questionField } : {}), ...(config.answerField ? { answerField: config.answerField } : {}) },
+    promptFit(tokenizer, format, config.model, config.maxNewTokens, '--max-new-tokens'),
+  );
+  if (skipped) io.stderr.write(`[${skipped}]\n`);
   const model = loadModel(config.model, { dtype: config.dtype as 'float32' | 'bfloat16' });
   const settings: BonSettings = {
     n: config.n,
@@ -70,6 +78,8 @@ export async function runBon(config: BonConfig, io: { stderr: Writable }): Promi
       settings,
       rule: { method: config.select as SelectionMethod, ...(config.p !== undefined ? { p: config.p } : {}) },
       resultsPath: config.out,
+      overwrite: config.overwrite,
+      dataName: config.data,
       progress: io.stderr as never,
     });
     const labelled = records.filter((r) => r.correct !== undefined);

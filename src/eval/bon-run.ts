@@ -3,9 +3,11 @@
 // (mean self-certainty, mean log-probability, mean entropy), extract its answer, and select one by
 // the chosen rule. Each item is appended to a JSONL results file as soon as it is done; a rerun
 // with the same settings skips the items already there. Item i samples with seed + i, so a resumed
-// run writes what an uninterrupted one would.
+// run writes what an uninterrupted one would. Each record carries a fingerprint of the dataset row
+// it answers (its question and label): a dataset edited in place is refused, not silently reused.
 
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { CausalLM } from '../model/causal-lm.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { generate } from '../generate/generate.ts';
@@ -47,10 +49,20 @@ export interface BonRecord {
   correct: boolean | undefined;
   /** fingerprint of the model folder and settings the record was made with */
   settings: string;
+  /** fingerprint of the dataset row it answers (rowFingerprint; absent in files of earlier versions) */
+  row?: string;
+  /** the model folder and the dataset, for the titles of evaluations (absent in older files) */
+  model?: string;
+  data?: string;
 }
 
 export function settingsFingerprint(modelDir: string, settings: BonSettings, rule: SelectionRule): string {
   return createHash('sha256').update(JSON.stringify({ modelDir, ...settings, rule })).digest('hex').slice(0, 16);
+}
+
+/** The identity of a dataset row as best-of-N uses it: its question and label. */
+export function rowFingerprint(item: { question: string; label: string | undefined }): string {
+  return createHash('sha256').update(JSON.stringify([item.question, item.label ?? null])).digest('hex').slice(0, 16);
 }
 
 const mean = (values: readonly number[]) => (values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length);
@@ -63,6 +75,10 @@ export interface RunBestOfNOptions {
   settings: BonSettings;
   rule: SelectionRule;
   resultsPath: string;
+  /** discard an existing results file and start over */
+  overwrite?: boolean;
+  /** the dataset's name or path, recorded with each item */
+  dataName?: string;
   progress?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
@@ -70,10 +86,20 @@ export interface RunBestOfNOptions {
 export async function runBestOfN(options: RunBestOfNOptions): Promise<BonRecord[]> {
   const { model, tokenizer, items, settings, rule, resultsPath } = options;
   const fingerprint = settingsFingerprint(options.modelDir, settings, rule);
+  if (options.overwrite) rmSync(resultsPath, { force: true });
   const previous = readResults<BonRecord>(resultsPath);
   const foreign = previous.find((r) => r.settings !== fingerprint);
   if (foreign) {
-    throw new Error(`${resultsPath} holds results made with another model or other settings (item ${foreign.index}); write to another --out file, or delete it to start over`);
+    throw new Error(`${resultsPath} holds results made with another model or other settings (item ${foreign.index}); write to another --out file, or pass --overwrite to start over`);
+  }
+  // Records of rows no longer read (a smaller --limit) are kept and left out; a row that reads differently is refused.
+  const rows = new Map(items.map((item) => [item.index, item]));
+  const changed = previous.find((r) => rows.has(r.index) && (r.row ?? rowFingerprint(r)) !== rowFingerprint(rows.get(r.index)!));
+  if (changed) {
+    const now = rows.get(changed.index)!;
+    throw new Error(
+      `${resultsPath} answers another version of the dataset: row ${changed.index} changed since its results were written (question ${JSON.stringify(changed.question)}, label ${JSON.stringify(changed.label ?? null)} then; ${JSON.stringify(now.question)}, ${JSON.stringify(now.label ?? null)} now); write to a new --out file, or pass --overwrite to discard those results and start over`,
+    );
   }
   const done = new Map(previous.map((r) => [r.index, r]));
   const todo = items.filter((item) => !done.has(item.index));
@@ -113,6 +139,9 @@ export async function runBestOfN(options: RunBestOfNOptions): Promise<BonRecord[
       selected: { index: selection.index, answer: selection.answer, method: selection.method, p: selection.p },
       correct: isCorrect,
       settings: fingerprint,
+      row: rowFingerprint(item),
+      model: options.modelDir,
+      ...(options.dataName !== undefined ? { data: options.dataName } : {}),
     };
     appendResult(resultsPath, record);
     done.set(item.index, record);

@@ -2,6 +2,8 @@
 // self-certainty's separation this way.) AUROC = P(score of a random correct response > score of
 // a random incorrect one), ties counting half; it equals the Mann-Whitney U statistic divided by
 // n_correct x n_incorrect. The rank-biserial effect size r = 2 AUROC - 1 lies in [-1, 1].
+// A NaN score (an empty response has no tokens to average) counts as the least confident, as the
+// selection rules rank it.
 
 export interface Calibration {
   auroc: number;
@@ -16,7 +18,7 @@ export interface Calibration {
 export function calibration(scores: readonly number[], correct: readonly boolean[]): Calibration {
   if (scores.length !== correct.length) throw new Error(`calibration: ${scores.length} scores but ${correct.length} labels`);
   // Average ranks over the pooled scores (ties share their mean rank).
-  const order = scores.map((s, i) => ({ s, i })).sort((a, b) => a.s - b.s);
+  const order = scores.map((s, i) => ({ s: Number.isNaN(s) ? -Infinity : s, i })).sort((a, b) => (a.s < b.s ? -1 : a.s > b.s ? 1 : 0));
   const ranks = new Array<number>(scores.length);
   for (let start = 0; start < order.length; ) {
     let end = start;

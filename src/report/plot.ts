@@ -58,20 +58,7 @@ export function lineChartSpec(input: LineChartInput): TopLevelSpec {
   const [low, high] = input.yDomain ?? [-Infinity, Infinity];
   const outside = values.some((v) => v.y < low || v.y > high);
 
-  let xScale: Record<string, unknown> = { zero: false };
-  let xAxis: Record<string, unknown> = {};
-  if (log2) {
-    const bad = values.find((v) => v.x <= 0);
-    if (bad) throw new RangeError(`lineChartSpec: x = ${bad.x} (series '${bad.series}') cannot be shown on a log2 axis`);
-    xScale = { type: 'log', base: 2 };
-    if (values.length > 0) {
-      const first = Math.floor(Math.log2(Math.min(...values.map((v) => v.x))));
-      const last = Math.max(first + 1, Math.ceil(Math.log2(Math.max(...values.map((v) => v.x)))));
-      const ticks = Array.from({ length: last - first + 1 }, (_, i) => 2 ** (first + i));
-      xScale = { type: 'log', base: 2, domain: [ticks[0], ticks.at(-1)] };
-      xAxis = { values: ticks, format: '~g' };
-    }
-  }
+  const { xScale, xAxis } = xScaleOf(values, log2, 'lineChartSpec');
 
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -95,6 +82,21 @@ export function lineChartSpec(input: LineChartInput): TopLevelSpec {
       title: { fontSize: 14 },
     },
   } as TopLevelSpec;
+}
+
+/**
+ * The x scale and axis of a chart of these points: linear, or base-2 log with a tick at every
+ * power of two in the data's range (x <= 0 is then an error naming `caller` and the series).
+ */
+export function xScaleOf(values: readonly { series: string; x: number }[], log2: boolean, caller: string): { xScale: Record<string, unknown>; xAxis: Record<string, unknown> } {
+  if (!log2) return { xScale: { zero: false }, xAxis: {} };
+  const bad = values.find((v) => v.x <= 0);
+  if (bad) throw new RangeError(`${caller}: x = ${bad.x} (series '${bad.series}') cannot be shown on a log2 axis`);
+  if (values.length === 0) return { xScale: { type: 'log', base: 2 }, xAxis: {} };
+  const first = Math.floor(Math.log2(Math.min(...values.map((v) => v.x))));
+  const last = Math.max(first + 1, Math.ceil(Math.log2(Math.max(...values.map((v) => v.x)))));
+  const ticks = Array.from({ length: last - first + 1 }, (_, i) => 2 ** (first + i));
+  return { xScale: { type: 'log', base: 2, domain: [ticks[0], ticks.at(-1)] }, xAxis: { values: ticks, format: '~g' } };
 }
 
 // ---- rendering ---------------------------------------------------------------------------------

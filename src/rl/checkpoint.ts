@@ -7,34 +7,91 @@
 //
 // A checkpoint is written into a temporary folder and renamed into place, and latest.json is
 // replaced atomically after that: a run killed at any moment leaves the previous checkpoint
-// intact and pointed to. Older checkpoints are kept.
+// intact and pointed to. The temporary folders and files of writes that were killed (named
+// `.tmp-PID` after their writer) are removed when the run starts again, unless that process still
+// runs. Older checkpoints are kept, or only the newest `keep` (--save-total-limit): they are
+// deleted after latest.json points at a newer complete one, never before, so the checkpoint a run
+// resumed from survives until its successor is complete.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { saveModel } from '../model/load.ts';
 import { openCheckpoint, writeSafetensors } from '../model/safetensors.ts';
+import type { RunIdentity } from './run-identity.ts';
 
 export interface TrainerState {
   /** optimizer steps completed */
   step: number;
   /** prompts consumed from the data order so far */
   dataCursor: number;
-  /** the resolved config's fingerprint: a checkpoint resumes only the run that made it */
+  /** the run's fingerprint (src/rl/run-identity.ts): a checkpoint resumes only the run that made it */
   configFingerprint: string;
+  /** the parts of the fingerprint, to say which one differs (absent in checkpoints of earlier versions) */
+  identity?: RunIdentity;
 }
 
-export function writeJsonAtomic(path: string, value: unknown): void {
+/** Replaces `path` with `text` through a temporary file and a rename: readers see the old or the new file, never a part. */
+export function writeFileAtomic(path: string, text: string): void {
   const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileSync(temporary, text);
   renameSync(temporary, path);
 }
 
-const stepName = (step: number) => `step-${String(step).padStart(6, '0')}`;
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
 
-/** Writes a checkpoint of the run at state.step and points latest.json at it. */
-export function saveTrainingCheckpoint(runDir: string, parts: { model: CausalLM; optimizer: torch.AdamW; state: TrainerState; tokenizerDir?: string }): string {
+const stepName = (step: number) => `step-${String(step).padStart(6, '0')}`;
+const checkpointName = /^step-(\d{6,})$/;
+const temporaryName = /\.tmp-(\d+)$/;
+
+/** Whether process `pid` exists on this machine (EPERM: it exists, owned by another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the temporary checkpoint folders and JSON files left by writes whose process is gone; returns what it removed. */
+export function removeStaleTemporaries(runDir: string): string[] {
+  const removed: string[] = [];
+  for (const dir of [runDir, join(runDir, 'checkpoints')]) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      const pid = temporaryName.exec(name)?.[1];
+      if (pid === undefined || Number(pid) === process.pid || isRunning(Number(pid))) continue;
+      rmSync(join(dir, name), { recursive: true, force: true });
+      removed.push(join(dir, name));
+    }
+  }
+  return removed;
+}
+
+/**
+ * Deletes the complete checkpoints other than the newest `keep` up to the one latest.json names
+ * (`latestStep`); those after it are left by a run killed before it pointed at them, and are
+ * deleted too (the resumed run redoes those steps).
+ */
+export function pruneCheckpoints(runDir: string, latestStep: number, keep: number): string[] {
+  const dir = join(runDir, 'checkpoints');
+  const steps = readdirSync(dir).flatMap((name) => {
+    const step = checkpointName.exec(name)?.[1];
+    return step === undefined ? [] : [Number(step)];
+  });
+  const kept = new Set(steps.filter((step) => step <= latestStep).sort((a, b) => b - a).slice(0, keep));
+  kept.add(latestStep);
+  const removed = steps.filter((step) => !kept.has(step)).map((step) => join(dir, stepName(step)));
+  for (const path of removed) rmSync(path, { recursive: true, force: true });
+  return removed;
+}
+
+/** Writes a checkpoint of the run at state.step, points latest.json at it, then keeps only the newest `keep` checkpoints (default: all). */
+export function saveTrainingCheckpoint(runDir: string, parts: { model: CausalLM; optimizer: torch.AdamW; state: TrainerState; tokenizerDir?: string; keep?: number }): string {
   const checkpoints = join(runDir, 'checkpoints');
   mkdirSync(checkpoints, { recursive: true });
   const final = join(checkpoints, stepName(parts.state.step));
@@ -62,6 +119,7 @@ export function saveTrainingCheckpoint(runDir: string, parts: { model: CausalLM;
     throw error;
   }
   writeJsonAtomic(join(runDir, 'latest.json'), { step: parts.state.step, checkpoint: join('checkpoints', stepName(parts.state.step)) });
+  if (parts.keep !== undefined) pruneCheckpoints(runDir, parts.state.step, parts.keep);
   return final;
 }
 

@@ -13,6 +13,7 @@ export type RewardName = (typeof rewardNames)[number];
 export const grpoFlags = {
   model: { type: 'string', required: true, help: 'the starting policy: a model folder in Hugging Face layout' },
   data: { type: 'string', default: 'arith', help: "training prompts: a .jsonl/.parquet file, or 'arith' for the built-in task" },
+  skipBadRows: { type: 'boolean', help: 'leave out dataset rows that cannot be used (bad JSON or UTF-8, missing or blank question, too long for the model) and count them, instead of stopping at the first' },
   output: { type: 'string', default: 'runs/intuitor', help: 'run folder: checkpoints, metrics, resolved config' },
   reward: { type: 'string', default: 'self-certainty', help: `comma-separated rewards: ${rewardNames.join(', ')}` },
   rewardWeights: { type: 'string', help: 'comma-separated weights, one per reward (default: all 1)' },

@@ -9,7 +9,8 @@
 //   3. advantages group-normalised per reward function, weighted and summed
 //   4. update     numIterations x (micro-batches: forward with grad -> clipped surrogate + beta k3 KL
 //                 -> backward), clip the gradient norm, AdamW with cosine schedule and warmup
-//   5. log, and checkpoint every saveSteps steps
+//   5. log, and checkpoint every saveSteps steps, at the end, and when asked to stop (SIGINT /
+//      SIGTERM through src/rl/stop-request.ts: the step finishes, then the loop returns)
 //
 // Data parallel (--nproc, src/rl/data-parallel.ts): each process rolls out its share of the
 // step's prompts, whole groups only, weights its losses by their share of the global batch, and
@@ -21,8 +22,7 @@
 // Each prompt's G responses are sampled from a generator seeded by (seed, step, prompt), so they
 // do not depend on how the step's prompts are split over processes.
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
@@ -43,7 +43,10 @@ import { promptIds as formatPrompt } from './prompt.ts';
 import type { GrpoConfig } from './config.ts';
 import { singleProcess, type DataParallel } from './data-parallel.ts';
 import { SeededRandom } from '../data/seeded-random.ts';
-import { latestCheckpoint, loadOptimizerState, saveTrainingCheckpoint, writeJsonAtomic, type TrainerState } from './checkpoint.ts';
+import { latestCheckpoint, loadOptimizerState, removeStaleTemporaries, saveTrainingCheckpoint, writeJsonAtomic, type TrainerState } from './checkpoint.ts';
+import { identityMismatch, runFingerprint, runIdentity } from './run-identity.ts';
+import { agreeOnStop, StopRequest } from './stop-request.ts';
+import { keepMetricsUpTo } from './metrics-log.ts';
 
 export interface TrainerInputs {
   config: GrpoConfig;
@@ -58,6 +61,8 @@ export interface TrainerInputs {
   parallel?: DataParallel;
   /** where this process computes (default: config.device); a launcher gives each rank its own GPU */
   device?: string;
+  /** once requested (here or on any rank), the loop ends after the current step, with a checkpoint */
+  stop?: StopRequest;
 }
 
 export interface StepMetrics {
@@ -82,14 +87,6 @@ export interface StepMetrics {
 const mean = (v: readonly number[]) => (v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length);
 const std = (v: readonly number[]) => Math.sqrt(mean(v.map((x) => (x - mean(v)) ** 2)));
 
-/** Identifies a run's settings; the length of the run (steps), logging cadence and device may change on resume. */
-export function configFingerprint(config: GrpoConfig): string {
-  const { steps: _steps, warmupSteps: _warmup, saveSteps: _save, logCompletions: _log, device: _device, ...rest } = config;
-  // Sorted keys: the same settings give the same fingerprint however the object was assembled.
-  const sorted = Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
-  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
-}
-
 // The data order: a fresh seeded permutation of the prompts for every epoch; position `cursor` of
 // the endless sequence is a pure function of (seed, cursor), so resuming needs only the cursor.
 function itemAt(items: readonly QaItem[], seed: number, cursor: number): QaItem {
@@ -109,14 +106,21 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   const parallel = inputs.parallel ?? singleProcess;
   if (items.length === 0) throw new Error('no training prompts');
   const shard = parallel.shard(config.promptsPerStep); // this process's prompts of each step
+  const stop = inputs.stop ?? new StopRequest();
   const runDir = config.output;
   mkdirSync(runDir, { recursive: true });
-  const fingerprint = configFingerprint(config);
+  // A run is its content (settings, starting model, data), not the path strings that name them.
+  const identity = runIdentity(config, items);
+  const fingerprint = runFingerprint(identity);
   const resumeFrom = inputs.resume === false ? undefined : latestCheckpoint(runDir);
   if (resumeFrom && resumeFrom.state.configFingerprint !== fingerprint) {
-    throw new Error(`${runDir} holds a run with another configuration; resume it with its own config.json, or choose another --output`);
+    const why = identityMismatch(resumeFrom.state.identity, identity, config, join(runDir, 'config.json'));
+    throw new Error(`${runDir} holds a run with another configuration (${why}); continue that run as it was with \`intuitor train --resume ${runDir}\`, or choose another --output`);
   }
-  if (parallel.isMain) writeJsonAtomic(join(runDir, 'config.json'), config);
+  if (parallel.isMain) {
+    removeStaleTemporaries(runDir); // left by writes that were killed
+    writeJsonAtomic(join(runDir, 'config.json'), config);
+  }
 
   // Models: the policy (trained), and the frozen initial policy when the KL or offline scoring needs it.
   const loadOptions = { dtype: config.dtype as 'float32' | 'bfloat16', device: inputs.device ?? config.device };
@@ -127,13 +131,14 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   for (const p of params) p.requiresGrad_(true);
   const optimizer = new torch.AdamW(params, { lr: config.learningRate, betas: [config.adamBeta1, config.adamBeta2], eps: config.adamEpsilon, weightDecay: config.weightDecay });
   if (resumeFrom) loadOptimizerState(resumeFrom.dir, policy, optimizer);
-  const state: TrainerState = resumeFrom?.state ?? { step: 0, dataCursor: 0, configFingerprint: fingerprint };
+  const state: TrainerState = { ...(resumeFrom?.state ?? { step: 0, dataCursor: 0 }), configFingerprint: fingerprint, identity };
   const eosTokenIds = [...new Set([...policy.config.eosTokenIds, ...tokenizer.eosTokenIds])];
   const padId = policy.config.padTokenId ?? eosTokenIds[0] ?? 0;
   const promptIdsOf = (question: string) => formatPrompt(tokenizer, question, config);
   const metricsPath = join(runDir, 'metrics.jsonl');
-  // Steps logged after the checkpoint we resume from were lost with the process: drop their lines.
-  if (parallel.isMain) writeFileSync(metricsPath, readMetrics(runDir).filter((m) => m.step <= state.step).map((m) => `${JSON.stringify(m)}\n`).join(''));
+  // Steps logged after the checkpoint we resume from were lost with the process: drop their lines
+  // (and a last line cut short by a kill).
+  if (parallel.isMain) keepMetricsUpTo(runDir, state.step);
   // Only rank 0 reports progress; the others would print the same numbers.
   const log = parallel.isMain ? inputs.log : ({ write: () => true } as unknown as NodeJS.WritableStream);
   const progress = new Progress({ label: 'train', total: config.steps, unit: 'steps', ...(log ? { stream: log as never } : {}) });
@@ -276,14 +281,20 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
         samples: sequences.slice(0, config.logCompletions).map((s, i) => ({ prompt: prompts[s.prompt]!.question, completion: s.text ?? '', reward: totalReward[i]! })),
       };
       history.push(metrics);
+      // A stop asked for on any rank ends every rank's loop here, after a checkpoint.
+      const stopping = agreeOnStop(parallel, stop) && state.step < config.steps;
       if (parallel.isMain) {
         appendFileSync(metricsPath, `${JSON.stringify(metrics)}\n`);
         tensorboard!.scalars(metrics.step, scalarsOf(metrics));
-        if (state.step % config.saveSteps === 0 || state.step === config.steps) {
-          saveTrainingCheckpoint(runDir, { model: policy, optimizer, state, tokenizerDir: config.model });
+        if (state.step % config.saveSteps === 0 || state.step === config.steps || stopping) {
+          saveTrainingCheckpoint(runDir, { model: policy, optimizer, state, tokenizerDir: config.model, ...(config.saveTotalLimit !== undefined ? { keep: config.saveTotalLimit } : {}) });
         }
       }
       progress.tick(1, `reward ${metrics.reward.toFixed(4)} certainty ${metrics.selfCertainty.mean.toFixed(4)}${metrics.accuracy === undefined ? '' : ` accuracy ${(100 * metrics.accuracy).toFixed(1)}%`} kl ${stepKl.toExponential(1)}`);
+      if (stopping) {
+        stop.stoppedAfterStep = state.step;
+        break;
+      }
       await new Promise(setImmediate); // one event-loop turn per step
     }
     progress.finish();
@@ -326,9 +337,4 @@ function chunk<T>(values: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** The metrics a run folder has logged so far. */
-export function readMetrics(runDir: string): StepMetrics[] {
-  const path = join(runDir, 'metrics.jsonl');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepMetrics);
-}
+export { readMetrics } from './metrics-log.ts';

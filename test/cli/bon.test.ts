@@ -26,7 +26,8 @@ test('bon writes one record per item, eval prints the table and writes JSON', as
     assert.equal(evaluation.code, 0, evaluation.stderr);
     assert.match(evaluation.stdout, /^2 labelled items, 2 responses each/);
     assert.match(evaluation.stdout, /^majority\s+0\.0%\s+0\.0%$/m);
-    assert.match(evaluation.stdout, /self-certainty calibration: AUROC NaN/);
+    assert.match(evaluation.stdout, /^2 labelled items, 2 responses each \(qwen2-tiny on gsm\.jsonl\)/, 'model and dataset as the results record them');
+    assert.match(evaluation.stdout, /^self-certainty\s+NaN \[NaN, NaN\]\s+NaN \[NaN, NaN\] over 0 problems$/m, 'no correct response: no AUROC');
     const json = JSON.parse(readFileSync(join(folder, 'gsm.bon.eval.json'), 'utf8'));
     assert.deepEqual(Object.keys(json.curves), ['majority', 'borda', 'oracle']);
     assert.ok(!existsSync(join(folder, `gsm.bon.eval.json.tmp-${process.pid}`)));

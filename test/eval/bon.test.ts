@@ -74,7 +74,10 @@ test('evaluation: accuracy per rule at N = all, the oracle, and calibration', ()
     record(2, '9', [['1', 0.5], [undefined, 0.9], ['2', 0.4], ['3', 0.6]]),
   ];
   const evaluation = evaluateBestOfN(records, { methods: ['self-certainty', 'majority', 'borda'], subsets: 4 });
-  const atN = (rule: string) => evaluation.curves[rule]!.at(-1)!;
+  const atN = (rule: string) => {
+    const { n, accuracy } = evaluation.curves[rule]!.at(-1)!;
+    return { n, accuracy };
+  };
   assert.deepEqual(sizesUpTo(4), [1, 2, 4]);
   assert.equal(evaluation.n, 4);
   assert.deepEqual(atN('self-certainty'), { n: 4, accuracy: 1 / 3 });
