@@ -2,6 +2,7 @@
 // the flag with commander, parses its text, and validates it with a message that names the flag.
 
 import { Option, type Command } from 'commander';
+import { closestName } from './did-you-mean.ts';
 
 export type FlagSpec =
   | { type: 'string'; help: string; default?: string; required?: boolean; choices?: readonly string[] }
@@ -21,15 +22,23 @@ export function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/** What is wrong with a number for a spec ("must be >= 1"), or undefined. */
+export function numberProblem(spec: Extract<FlagSpec, { type: 'int' | 'number' }>, value: number): string | undefined {
+  if (!Number.isFinite(value)) return 'must be a finite number';
+  if (spec.type === 'int' && !Number.isInteger(value)) return 'must be an integer';
+  const exclusive = 'exclusiveMin' in spec && spec.exclusiveMin === true;
+  if (spec.min !== undefined && (value < spec.min || (exclusive && value === spec.min))) return `must be ${exclusive ? '>' : '>='} ${spec.min}`;
+  if (spec.max !== undefined && value > spec.max) return `must be <= ${spec.max}`;
+  return undefined;
+}
+
 function parseNumber(key: string, spec: Extract<FlagSpec, { type: 'int' | 'number' }>, text: string): number {
   const value = Number(text);
   const flag = flagName(key);
   if (text.trim() === '' || !Number.isFinite(value)) throw new Error(`${flag} expects a number, got "${text}"`);
   if (spec.type === 'int' && !Number.isInteger(value)) throw new Error(`${flag} expects an integer, got "${text}"`);
-  if (spec.min !== undefined && (value < spec.min || ('exclusiveMin' in spec && spec.exclusiveMin && value === spec.min))) {
-    throw new Error(`${flag} must be ${'exclusiveMin' in spec && spec.exclusiveMin ? '>' : '>='} ${spec.min}, got ${text}`);
-  }
-  if (spec.max !== undefined && value > spec.max) throw new Error(`${flag} must be <= ${spec.max}, got ${text}`);
+  const problem = numberProblem(spec, value);
+  if (problem) throw new Error(`${flag} ${problem}, got ${text}`);
   return value;
 }
 
@@ -52,12 +61,24 @@ export function addFlags(command: Command, specs: FlagSpecs): Command {
   return command;
 }
 
-/** Validates values that did not come through commander (a config file, a test) against the specs. */
+/** What a spec's values are, for messages: "an integer", "true or false", "one of a, b". */
+export function expectedType(spec: FlagSpec): string {
+  if (spec.type === 'boolean') return 'true or false';
+  if (spec.type === 'string') return spec.choices ? `one of ${spec.choices.join(', ')}` : 'text';
+  return spec.type === 'int' ? 'an integer' : 'a number';
+}
+
+/**
+ * Validates values that did not come through commander (a config file, a test) against the specs,
+ * strictly: a number must be a number (not the text "2"), and null is not a value (leave a field
+ * out for its default).
+ */
 export function checkFlagValues<S extends FlagSpecs>(specs: S, values: Record<string, unknown>): FlagValues<S> {
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(specs)) {
-    const value = values[key] ?? spec.default;
     const flag = flagName(key);
+    if (values[key] === null) throw new Error(`${flag} expects ${expectedType(spec)}, got null; leave it out for the default`);
+    const value = values[key] ?? spec.default;
     if (value === undefined) {
       if (spec.type === 'string' && spec.required) throw new Error(`${flag} is required`);
       if (spec.type === 'boolean') out[key] = false;
@@ -69,11 +90,19 @@ export function checkFlagValues<S extends FlagSpecs>(specs: S, values: Record<st
       if (typeof value !== 'string') throw new Error(`${flag} expects text, got ${JSON.stringify(value)}`);
       if (spec.choices && !spec.choices.includes(value)) throw new Error(`${flag} must be one of ${spec.choices.join(', ')}, got "${value}"`);
     } else {
-      parseNumber(key, spec, String(value));
+      if (typeof value !== 'number') throw new Error(`${flag} expects ${expectedType(spec)}, got ${JSON.stringify(value)}`);
+      const problem = numberProblem(spec, value);
+      if (problem) throw new Error(`${flag} ${problem}, got ${value}`);
     }
     out[key] = value;
   }
   const unknown = Object.keys(values).filter((k) => !(k in specs) && values[k] !== undefined);
-  if (unknown.length > 0) throw new Error(`unknown option${unknown.length > 1 ? 's' : ''}: ${unknown.map(flagName).join(', ')}`);
+  if (unknown.length > 0) {
+    const named = unknown.map((k) => {
+      const close = closestName(k, Object.keys(specs));
+      return close === undefined ? flagName(k) : `${flagName(k)} (did you mean ${flagName(close)}?)`;
+    });
+    throw new Error(`unknown option${unknown.length > 1 ? 's' : ''}: ${named.join(', ')}`);
+  }
   return out as FlagValues<S>;
 }

@@ -1,9 +1,13 @@
 // Question/answer items from dataset rows: GSM8K style {question, answer: "... #### 42"} and MATH
 // style {problem, solution: "... \boxed{42}"}, or any columns named by the caller. The label is
-// the final answer extracted from the reference solution.
+// the final answer extracted from the reference solution. Every row is checked (data/row-fields.ts);
+// a bad one is reported or skipped through data/bad-rows.ts.
 
 import { extractAnswer } from '../select/index.ts';
-import type { Row } from './read-rows.ts';
+import { describeValue } from '../config/json-file.ts';
+import { BadRows } from './bad-rows.ts';
+import { InvalidText, invalidTextProblem, textField } from './row-fields.ts';
+import type { DatasetRow, Row } from './read-rows.ts';
 
 export interface QaItem {
   /** row number in the dataset, from 0 */
@@ -13,10 +17,17 @@ export interface QaItem {
   label: string | undefined;
 }
 
+/** An item with the `file:line` of its row, for the checks that follow (token lengths). */
+export interface LocatedQaItem extends QaItem {
+  where: string;
+  /** the column the question came from */
+  questionField: string;
+}
+
 export interface QaColumns {
-  /** default: the first of question, problem, prompt, input present in the first row */
+  /** default: the first of question, problem, prompt, input present in the first row that has one */
   questionField?: string;
-  /** default: the first of answer, solution, label, target, output present in the first row */
+  /** default: the first of answer, solution, label, target, output present in that row */
   answerField?: string;
 }
 
@@ -37,22 +48,38 @@ export function labelFromSolution(solution: string): string | undefined {
   return extractAnswer(solution);
 }
 
-export function toQaItems(rows: readonly Row[], columns: QaColumns = {}, source = 'dataset'): QaItem[] {
-  if (rows.length === 0) throw new Error(`${source} has no rows`);
-  const first = rows[0]!;
+/** The checked items of a dataset's rows; a bad row goes to `bad` (default: the first one throws). */
+export function qaItemsFromRows(rows: readonly DatasetRow[], columns: QaColumns = {}, source = 'dataset', bad = new BadRows()): LocatedQaItem[] {
+  if (rows.length === 0) throw new Error(bad.count > 0 ? `${source} has no usable rows (${bad.summary(source)})` : `${source} has no rows`);
+  const first = rows.find((r) => questionFields.some((f) => f in r.row))?.row ?? rows[0]!.row;
   const questionField = columns.questionField ?? questionFields.find((f) => f in first);
   if (questionField === undefined) throw new Error(`${source}: no question column; looked for ${questionFields.join(', ')}. Name it with --question-field`);
   const answerField = columns.answerField ?? answerFields.find((f) => f in first);
-  return rows.map((row, index) => {
-    const question = row[questionField];
-    if (typeof question !== 'string' || question.trim() === '') {
-      throw new Error(`${source}, row ${index}: column "${questionField}" must be non-empty text, found ${JSON.stringify(question)}`);
+  const items: LocatedQaItem[] = [];
+  for (const { row, index, where } of rows) {
+    const question = textField(row, questionField);
+    if ('problem' in question) {
+      bad.add(`${where}: ${question.problem}`);
+      continue;
     }
     const answer = answerField === undefined ? undefined : row[answerField];
+    if (answer instanceof InvalidText) {
+      bad.add(`${where}: ${invalidTextProblem(answerField!, answer)}`);
+      continue;
+    }
     if (answer !== undefined && answer !== null && typeof answer !== 'string' && typeof answer !== 'number') {
-      throw new Error(`${source}, row ${index}: column "${answerField}" must be text or a number, found ${JSON.stringify(answer)}`);
+      bad.add(`${where}: ${answerField}: expected text or a number, found ${describeValue(answer)}`);
+      continue;
     }
     const label = answer === undefined || answer === null ? undefined : typeof answer === 'number' ? String(answer) : labelFromSolution(answer);
-    return { index, question, label };
-  });
+    items.push({ index, question: question.text, label, where, questionField });
+  }
+  if (items.length === 0) throw new Error(`${source} has no usable rows (${bad.summary(source)})`);
+  return items;
+}
+
+/** Items of rows held in memory (row i is named `source:row i+1`); the first bad row throws. */
+export function toQaItems(rows: readonly Row[], columns: QaColumns = {}, source = 'dataset'): QaItem[] {
+  const located = rows.map((row, index) => ({ row, index, where: `${source}:row ${index + 1}` }));
+  return qaItemsFromRows(located, columns, source).map(({ index, question, label }) => ({ index, question, label }));
 }

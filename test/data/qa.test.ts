@@ -27,8 +27,8 @@ test('GSM8K and MATH styles give the question and the final answer as label', ()
 test('bad rows name the dataset, row and column', () => {
   assert.throws(() => toQaItems([], {}, 'd.jsonl'), /d\.jsonl has no rows/);
   assert.throws(() => toQaItems([{ text: 'x' }], {}, 'd.jsonl'), /d\.jsonl: no question column; looked for question, problem, prompt, input\. Name it with --question-field/);
-  assert.throws(() => toQaItems([{ question: 'ok' }, { question: '  ' }], {}, 'd.jsonl'), /d\.jsonl, row 1: column "question" must be non-empty text, found "  "/);
-  assert.throws(() => toQaItems([{ question: 'ok', answer: { a: 1 } }], {}, 'd.jsonl'), /row 0: column "answer" must be text or a number/);
+  assert.throws(() => toQaItems([{ question: 'ok' }, { question: '  ' }], {}, 'd.jsonl'), /^Error: d\.jsonl:row 2: question: expected non-empty text, found only whitespace \("  "\)/);
+  assert.throws(() => toQaItems([{ question: 'ok', answer: { a: 1 } }], {}, 'd.jsonl'), /d\.jsonl:row 1: answer: expected text or a number, found an object/);
 });
 
 test('JSONL: blank lines skipped, bad lines named by file and line', async () => {
