@@ -11,6 +11,7 @@ import { initFlags, resolveInitConfig, runInit } from './init.ts';
 import { sftFlags, resolveSftConfig, runSft } from './sft.ts';
 import { demoFlags, resolveDemoConfig, runDemo } from './demo.ts';
 import { reportFlags, resolveReportConfig, runReport } from './report.ts';
+import { StoppedOnRequest } from '../rl/stop-request.ts';
 
 export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): Command {
   const program = new Command('intuitor')
@@ -56,6 +57,10 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode; // commander has printed its message
+    if (error instanceof StoppedOnRequest) {
+      if (error.message) io.stderr.write(`${error.message}\n`); // where it stopped and how to resume: not an error
+      return error.exitCode;
+    }
     io.stderr.write(`intuitor: error: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }

@@ -3,26 +3,34 @@
 // a run from its latest checkpoint with the configuration it was started with. --nproc/--nnodes
 // split each step over processes (src/rl/launch.ts); a process started with torchrun's variables
 // (RANK, WORLD_SIZE, ...) in its environment is one of them.
+//
+// A run is found again by its content (src/rl/run-identity.ts), and its config.json holds absolute
+// paths, so `--resume RUN` works from any folder, under any spelling of RUN, after a move or copy.
+// SIGINT / SIGTERM finish the current step, write a checkpoint and print the command that resumes
+// (src/rl/stop-request.ts); the process then exits with 130 / 143.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Tokenizer } from '../tokenizer/index.ts';
 import { readRows } from '../data/read-rows.ts';
 import { toQaItems, type QaItem } from '../data/qa.ts';
 import { grpoFlags, grpoFlagValues, resolveGrpoConfig, type GrpoConfig } from '../rl/config.ts';
 import { train, type StepMetrics } from '../rl/trainer.ts';
-import { checkLaunchConfig, launchFlags, launchWorkers, type LaunchConfig } from '../rl/launch.ts';
+import { checkLaunchConfig, launchFlags, launchedWorker, launchWorkers, resumeCommand, type LaunchConfig } from '../rl/launch.ts';
+import { resumeOverrides } from '../rl/run-identity.ts';
+import { stopOnSignals, StoppedOnRequest } from '../rl/stop-request.ts';
+import { latestCheckpoint } from '../rl/checkpoint.ts';
 import { processGroupParallel } from '../rl/data-parallel.ts';
 import { initProcessGroup, rendezvousFromEnv } from '../torch/distributed.ts';
-import { checkFlagValues } from '../config/flags.ts';
+import { checkFlagValues, flagName } from '../config/flags.ts';
 import type { FlagSpecs } from '../config/flags.ts';
 
 export const trainFlags = {
   ...grpoFlags,
   ...launchFlags,
   model: { ...grpoFlags.model, required: false },
-  resume: { type: 'string', help: 'continue the run in this folder from its latest checkpoint, with its saved config.json (--steps may extend it)' },
+  resume: { type: 'string', help: `continue the run in this folder from its latest checkpoint, with its saved config.json (${resumeOverrides.map(flagName).join(', ')} may change)` },
   config: { type: 'string', help: 'a JSON file of configuration fields (camelCase, as the flags); flags given on the command line override it' },
 } as const satisfies FlagSpecs;
 
@@ -40,7 +48,12 @@ function readConfigFile(path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** The run's config: from the flags, or for --resume from the run folder (with --steps allowed to change). */
+/** A config whose paths are absolute, so that the run folder's config.json means the same from any folder. */
+function withAbsolutePaths(config: GrpoConfig): GrpoConfig {
+  return { ...config, model: resolve(config.model), output: resolve(config.output), data: config.data === 'arith' ? config.data : resolve(config.data) };
+}
+
+/** The run's config: from the flags, or for --resume from the run folder (with the fields of resumeOverrides allowed to change). */
 export function resolveTrainConfig(values: Record<string, unknown>, explicit: ReadonlySet<string> = new Set(Object.keys(values))): GrpoConfig {
   const { resume, config: configFile, ...given } = values as { resume?: string; config?: string } & Record<string, unknown>;
   const rest = Object.fromEntries(Object.entries(given).filter(([k]) => !(k in launchFlags)));
@@ -48,13 +61,20 @@ export function resolveTrainConfig(values: Record<string, unknown>, explicit: Re
   if (configFile !== undefined) {
     // File values first; then only the flags given on the command line (not commander's defaults).
     const fromFlags = Object.fromEntries(Object.entries(rest).filter(([k]) => explicit.has(k)));
-    return resolveGrpoConfig({ ...readConfigFile(configFile), ...fromFlags });
+    return withAbsolutePaths(resolveGrpoConfig({ ...readConfigFile(configFile), ...fromFlags }));
   }
-  if (resume === undefined) return resolveGrpoConfig(rest);
+  if (resume === undefined) return withAbsolutePaths(resolveGrpoConfig(rest));
   const saved = join(resume, 'config.json');
   if (!existsSync(saved)) throw new Error(`--resume ${resume}: no config.json there; it is not a run folder`);
+  const changeable = new Set<string>(resumeOverrides);
+  const fixed = Object.keys(rest).filter((k) => explicit.has(k) && !changeable.has(k));
+  if (fixed.length > 0) {
+    throw new Error(`--resume keeps the run's configuration: ${fixed.map(flagName).join(', ')} cannot change (only ${resumeOverrides.map(flagName).join(', ')} can); start another run with another --output instead`);
+  }
   const config = JSON.parse(readFileSync(saved, 'utf8')) as GrpoConfig;
-  return resolveGrpoConfig({ ...grpoFlagValues(config), output: resume, ...(explicit.has('steps') ? { steps: rest.steps } : {}) });
+  const overrides = Object.fromEntries(Object.entries(rest).filter(([k]) => explicit.has(k)));
+  // The run folder is where it is now, whatever its config.json says it was.
+  return resolveGrpoConfig({ ...grpoFlagValues(config), ...overrides, output: resolve(resume) });
 }
 
 export async function loadTrainingItems(data: string): Promise<QaItem[]> {
@@ -77,27 +97,43 @@ export async function runTrain(config: GrpoConfig, io: { stderr: Writable }, lau
   const done = () => io.stderr.write(`[done: ${config.steps} steps; checkpoints and metrics.jsonl in ${config.output}]\n`);
   if (!rendezvous && launch.nproc * launch.nnodes > 1) {
     io.stderr.write(`[starting ${launch.nproc} worker process${launch.nproc > 1 ? 'es' : ''} on node ${launch.nodeRank} of ${launch.nnodes}; rendezvous at ${launch.masterAddr}:${launch.masterPort}]\n`);
-    await launchWorkers(config, launch, io);
+    const { stoppedBy } = await launchWorkers(config, launch, io);
+    if (stoppedBy) throw new StoppedOnRequest(`resume with: ${resumeCommand(config.output, launch)}`, stoppedBy);
     done();
     return [];
   }
   const tokenizer = await Tokenizer.fromDir(config.model);
   const items = await loadTrainingItems(config.data);
-  const describe = (where: string) =>
-    io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')}${where}; run folder ${config.output}]\n`);
-  if (!rendezvous) {
-    describe('');
-    const history = await train({ config, tokenizer, items, log: io.stderr as never });
-    done();
-    return history;
-  }
-  // One worker of a data-parallel run: with --device cuda each process on a machine takes its own GPU.
-  const device = config.device === 'cuda' ? `cuda:${rendezvous.localRank}` : config.device;
-  const group = initProcessGroup({ ...rendezvous, backend: device.startsWith('cuda') ? 'nccl' : 'gloo', timeoutMs: launch.distTimeout * 1000 });
+  // A worker of `--nproc` leaves the terminal's SIGINT to its launcher, which forwards it as SIGTERM.
+  const isMain = !rendezvous || rendezvous.rank === 0;
+  const stop = stopOnSignals({ ...(isMain ? { log: io.stderr } : {}), ignoreInterrupt: launchedWorker() });
+  let history: StepMetrics[];
   try {
-    if (group.rank === 0) describe(` on ${group.worldSize} process${group.worldSize > 1 ? 'es' : ''} (${group.backend})`);
-    return await train({ config, tokenizer, items, log: io.stderr as never, parallel: processGroupParallel(group, device), device });
+    const describe = (where: string) =>
+      io.stderr.write(`[training ${config.model} on ${config.data} (${items.length} prompts) with ${config.rewards.map((r) => `${r.weight} x ${r.name}`).join(' + ')}${where}; run folder ${config.output}]\n`);
+    if (!rendezvous) {
+      describe('');
+      history = await train({ config, tokenizer, items, log: io.stderr as never, stop });
+    } else {
+      // One worker of a data-parallel run: with --device cuda each process on a machine takes its own GPU.
+      const device = config.device === 'cuda' ? `cuda:${rendezvous.localRank}` : config.device;
+      const group = initProcessGroup({ ...rendezvous, backend: device.startsWith('cuda') ? 'nccl' : 'gloo', timeoutMs: launch.distTimeout * 1000 });
+      try {
+        if (group.rank === 0) describe(` on ${group.worldSize} process${group.worldSize > 1 ? 'es' : ''} (${group.backend})`);
+        history = await train({ config, tokenizer, items, log: io.stderr as never, parallel: processGroupParallel(group, device), device, stop });
+      } finally {
+        group.destroy();
+      }
+    }
   } finally {
-    group.destroy();
+    stop.dispose();
   }
+  if (stop.stoppedAfterStep !== undefined) {
+    // Rank 0 says where the run stopped; the command that resumes it comes from whoever started it.
+    const where = isMain ? `[stopped by ${stop.signal} after step ${stop.stoppedAfterStep} of ${config.steps}: checkpoint written to ${latestCheckpoint(config.output)!.dir}]` : '';
+    const how = isMain && !launchedWorker() ? `\nresume with: ${resumeCommand(config.output)}` : '';
+    throw new StoppedOnRequest(`${where}${how}`, stop.signal!);
+  }
+  if (!rendezvous) done();
+  return history;
 }

@@ -1,26 +1,38 @@
-// A JSONL results file that grows one complete line per finished item, so a run that is stopped
-// (even killed) can resume: a line is written with one append and flushed to disk; a last line
-// cut short by a crash is dropped on reading, and the run redoes that item.
+// A JSONL file that grows one complete line per finished unit of work (bon's results, a training
+// run's metrics.jsonl), so a run that is stopped (even killed) can resume: a line is written with
+// one append; a last line cut short by a crash is left out on reading, and the run redoes that unit.
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 
-/** The complete records of `path` (none when it does not exist); truncates a partial last line. */
-export function readResults<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
+/**
+ * The complete lines of `path` parsed (none when it does not exist), and the bytes they take: a
+ * last line without its newline is left out. A complete line that is not JSON throws the message
+ * `describe` makes of its line number and the parser's error.
+ */
+export function readCompleteJsonLines<T>(path: string, describe: (line: number, message: string) => string): { records: T[]; completeBytes: number; cut: boolean } {
+  if (!existsSync(path)) return { records: [], completeBytes: 0, cut: false };
   const text = readFileSync(path, 'utf8');
   const complete = text.lastIndexOf('\n') + 1;
-  if (complete < text.length) truncateSync(path, Buffer.byteLength(text.slice(0, complete)));
-  return text
+  const records: T[] = [];
+  text
     .slice(0, complete)
     .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line, i) => {
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
       try {
-        return JSON.parse(line) as T;
+        records.push(JSON.parse(line) as T);
       } catch (e) {
-        throw new Error(`${path}:${i + 1}: not a results record (${(e as Error).message}); use another output file`);
+        throw new Error(describe(i + 1, (e as Error).message));
       }
     });
+  return { records, completeBytes: Buffer.byteLength(text.slice(0, complete)), cut: complete < text.length };
+}
+
+/** The complete records of `path` (none when it does not exist); truncates a partial last line. */
+export function readResults<T>(path: string): T[] {
+  const { records, completeBytes, cut } = readCompleteJsonLines<T>(path, (line, message) => `${path}:${line}: not a results record (${message}); use another output file`);
+  if (cut) truncateSync(path, completeBytes);
+  return records;
 }
 
 /** Appends one record as a line and flushes it to disk. */
