@@ -5,18 +5,24 @@
 // Supported model_type: qwen2 (Qwen2, Qwen2.5), qwen3, llama (Llama 2/3), mistral. They share one
 // decoder; the differences are data: q/k/v biases (Qwen2), per-head q/k RMSNorm (Qwen3), rope
 // scaling (Llama 3), sliding-window attention (Mistral).
+//
+// Both generations of the format are read: transformers 4.x (rope_theta + rope_scaling, torch_dtype)
+// and 5.x (rope_parameters, dtype, layer_types); see rope-config.ts for the rotary fields. A field
+// that is absent takes the default of transformers' config class for that model_type, as
+// transformers itself would. Where two spellings of one setting disagree the config is refused.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Fields, readJsonObject, type Json } from './json-fields.ts';
+import { parseRopeSettings, type RopeScaling } from './rope-config.ts';
+
+export type { RopeScaling } from './rope-config.ts';
 
 export const supportedModelTypes = ['qwen2', 'qwen3', 'llama', 'mistral'] as const;
 export type ModelType = (typeof supportedModelTypes)[number];
 
-export type RopeScaling =
-  | { type: 'none' }
-  | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number }
-  | { type: 'yarn'; factor: number; originalMaxPositionEmbeddings: number; betaFast: number; betaSlow: number; attentionFactor: number | undefined };
+const supportedDtypes = ['float32', 'bfloat16', 'float16'] as const;
+export type WeightsDtype = (typeof supportedDtypes)[number];
 
 export interface ModelConfig {
   modelType: ModelType;
@@ -32,17 +38,17 @@ export interface ModelConfig {
   ropeScaling: RopeScaling;
   maxPositionEmbeddings: number;
   tieWordEmbeddings: boolean;
-  /** q/k/v projections have biases (always for Qwen2; attention_bias elsewhere) */
+  /** q/k/v projections have biases (always for Qwen2; attention_bias for Llama and Qwen3) */
   attentionBias: boolean;
-  /** the output projection has a bias too (Llama's attention_bias covers o_proj) */
+  /** the output projection has a bias too (Llama's and Qwen3's attention_bias covers o_proj) */
   outputBias: boolean;
   mlpBias: boolean;
   /** Qwen3: RMSNorm over each head of q and k before rotary embeddings */
   qkNorm: boolean;
-  /** attend to at most this many previous positions (Mistral; Qwen2 with use_sliding_window) */
+  /** every layer attends to at most this many previous positions (Mistral; Qwen with use_sliding_window) */
   slidingWindow: number | undefined;
-  /** the dtype the weights were saved in (torch_dtype) */
-  torchDtype: 'float32' | 'bfloat16' | 'float16';
+  /** the dtype the weights were saved in (dtype, or torch_dtype before transformers 4.56) */
+  torchDtype: WeightsDtype;
   bosTokenId: number | undefined;
   /** every id that ends a generation: config.json's and generation_config.json's, merged */
   eosTokenIds: number[];
@@ -53,108 +59,81 @@ export interface ModelConfig {
   raw: Record<string, unknown>;
 }
 
-type Json = Record<string, unknown>;
-
-class Fields {
-  constructor(
-    private readonly json: Json,
-    private readonly file: string,
-  ) {}
-
-  private fail(field: string, expected: string): never {
-    const found = field in this.json ? JSON.stringify(this.json[field]) : 'nothing';
-    throw new Error(`${this.file}: field "${field}" must be ${expected}, found ${found}`);
-  }
-  has(field: string): boolean {
-    return this.json[field] !== undefined && this.json[field] !== null;
-  }
-  int(field: string, fallback?: number, min = 1): number {
-    if (!this.has(field)) return fallback ?? this.fail(field, `an integer >= ${min}`);
-    const v = this.json[field];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) this.fail(field, `an integer >= ${min}`);
-    return v;
-  }
-  number(field: string, fallback?: number): number {
-    if (!this.has(field)) return fallback ?? this.fail(field, 'a positive number');
-    const v = this.json[field];
-    if (typeof v !== 'number' || !(v > 0)) this.fail(field, 'a positive number');
-    return v;
-  }
-  bool(field: string, fallback: boolean): boolean {
-    if (!this.has(field)) return fallback;
-    const v = this.json[field];
-    if (typeof v !== 'boolean') this.fail(field, 'true or false');
-    return v;
-  }
-  ids(field: string): number[] {
-    if (!this.has(field)) return [];
-    const v = this.json[field];
-    const list = Array.isArray(v) ? v : [v];
-    if (!list.every((id) => typeof id === 'number' && Number.isInteger(id) && id >= 0)) this.fail(field, 'a token id or a list of token ids');
-    return list as number[];
-  }
-  optionalNumber(field: string): number | undefined {
-    return this.has(field) ? this.number(field) : undefined;
-  }
-}
-
-function readJson(path: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${path} must hold a JSON object`);
-  return json as Json;
-}
-
-function parseRopeScaling(raw: unknown, file: string, maxPositionEmbeddings: number): RopeScaling {
-  if (raw === undefined || raw === null) return { type: 'none' };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${file}: field "rope_scaling" must be an object or null`);
-  const scaling = new Fields(raw as Json, `${file} rope_scaling`);
-  const kind = (raw as Json).rope_type ?? (raw as Json).type;
-  switch (kind) {
-    case 'default':
-      return { type: 'none' };
-    case 'linear':
-      return { type: 'linear', factor: scaling.number('factor') };
-    case 'llama3':
-      return {
-        type: 'llama3',
-        factor: scaling.number('factor'),
-        lowFreqFactor: scaling.number('low_freq_factor'),
-        highFreqFactor: scaling.number('high_freq_factor'),
-        originalMaxPositionEmbeddings: scaling.int('original_max_position_embeddings'),
-      };
-    case 'yarn':
-      return {
-        type: 'yarn',
-        factor: scaling.number('factor'),
-        originalMaxPositionEmbeddings: scaling.int('original_max_position_embeddings', maxPositionEmbeddings),
-        betaFast: scaling.number('beta_fast', 32),
-        betaSlow: scaling.number('beta_slow', 1),
-        attentionFactor: scaling.optionalNumber('attention_factor'),
-      };
-    default:
-      throw new Error(`${file}: rope_scaling type ${JSON.stringify(kind)} is not supported; supported: default, linear, llama3, yarn`);
-  }
-}
+/** Defaults of transformers' config classes for fields a config.json may leave out. */
+const classDefaults: Record<ModelType, { maxPositionEmbeddings: number; headDim?: number; slidingWindow?: number }> = {
+  qwen2: { maxPositionEmbeddings: 32768, slidingWindow: 4096 },
+  qwen3: { maxPositionEmbeddings: 32768, headDim: 128, slidingWindow: 4096 },
+  llama: { maxPositionEmbeddings: 2048 },
+  mistral: { maxPositionEmbeddings: 131072, slidingWindow: 4096 },
+};
 
 /** Parses config.json (and generation_config.json beside it, if any) from a model folder. */
 export function loadModelConfig(dir: string): ModelConfig {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${dir} is not a Hugging Face model folder: it has no config.json`);
-  const raw = readJson(configPath);
+  const raw = readJsonObject(configPath);
   const generationPath = join(dir, 'generation_config.json');
-  const generation = existsSync(generationPath) ? readJson(generationPath) : {};
+  const generation = existsSync(generationPath) ? readJsonObject(generationPath) : {};
   return parseModelConfig(raw, generation, configPath, generationPath);
+}
+
+/** "dtype" (transformers >= 4.56) or "torch_dtype" (before); both present must agree. */
+function weightsDtype(raw: Json, file: string): WeightsDtype {
+  const given = (['dtype', 'torch_dtype'] as const).filter((k) => raw[k] !== undefined && raw[k] !== null);
+  if (given.length === 2 && raw.dtype !== raw.torch_dtype) {
+    throw new Error(`${file}: "dtype" (${JSON.stringify(raw.dtype)}) and "torch_dtype" (${JSON.stringify(raw.torch_dtype)}) disagree; keep one of them`);
+  }
+  const field = given[0];
+  const value = field ? raw[field] : 'float32';
+  if (!(supportedDtypes as readonly unknown[]).includes(value)) {
+    throw new Error(`${file}: ${field} ${JSON.stringify(value)} is not supported; supported: ${supportedDtypes.join(', ')}`);
+  }
+  return value as WeightsDtype;
+}
+
+/**
+ * The one sliding window of the decoder, or undefined. transformers gives each layer a type
+ * (layer_types; Qwen derives it as "sliding_attention" for layers >= max_window_layers when
+ * use_sliding_window is on) and Mistral slides every layer when sliding_window is set. The decoder
+ * has one attention span for all layers, so a mix of sliding and full layers is refused.
+ */
+function slidingWindowOf(type: ModelType, raw: Json, f: Fields, numLayers: number, file: string): number | undefined {
+  if (type === 'llama') return undefined;
+  // An absent sliding_window takes the class default (4096); an explicit null means none.
+  const window = f.has('sliding_window') ? f.int('sliding_window') : raw.sliding_window === null ? undefined : classDefaults[type].slidingWindow;
+  if (type === 'mistral') return window; // MistralModel ignores layer_types: one window for all layers
+  const enabled = f.bool('use_sliding_window', false) ? window : undefined;
+  let sliding: boolean[];
+  let field: string;
+  if (raw.layer_types !== undefined && raw.layer_types !== null) {
+    const types = raw.layer_types;
+    if (!Array.isArray(types) || types.length !== numLayers || !types.every((t) => t === 'full_attention' || t === 'sliding_attention')) {
+      f.fail('layer_types', `a list of ${numLayers} (num_hidden_layers) entries "full_attention" or "sliding_attention"`);
+    }
+    // a "sliding_attention" layer without a window attends fully (transformers sets its window to None)
+    sliding = types.map((t) => t === 'sliding_attention' && enabled !== undefined);
+    field = 'layer_types';
+  } else {
+    const firstSliding = f.int('max_window_layers', 28, 0);
+    sliding = Array.from({ length: numLayers }, (_, i) => enabled !== undefined && i >= firstSliding);
+    field = 'max_window_layers';
+  }
+  if (sliding.every((s) => !s)) return undefined;
+  if (sliding.every((s) => s)) return enabled;
+  const which = sliding.flatMap((s, i) => (s ? [i] : [])).join(', ');
+  throw new Error(`${file}: field "${field}" gives sliding-window attention to layers ${which} only; this decoder applies one attention span to every layer`);
+}
+
+/** bos/eos/pad ids of both files must be rows of the embedding (0 <= id < vocab_size). */
+function checkIdsInVocabulary(files: Fields[], vocabSize: number): void {
+  for (const f of files) {
+    for (const field of ['bos_token_id', 'eos_token_id', 'pad_token_id']) {
+      const outside = f.ids(field).find((id) => id >= vocabSize);
+      if (outside !== undefined) {
+        throw new Error(`${f.label}: field "${field}" holds ${outside}, outside the vocabulary (vocab_size ${vocabSize}: ids 0..${vocabSize - 1})`);
+      }
+    }
+  }
 }
 
 /** Parses the JSON objects of config.json and generation_config.json ({} when absent). */
@@ -168,27 +147,28 @@ export function parseModelConfig(raw: Json, generation: Json = {}, file = 'confi
   const hiddenSize = f.int('hidden_size');
   const numAttentionHeads = f.int('num_attention_heads');
   const numKeyValueHeads = f.int('num_key_value_heads', numAttentionHeads);
+  const numHiddenLayers = f.int('num_hidden_layers');
   if (numAttentionHeads % numKeyValueHeads !== 0) {
     throw new Error(`${file}: num_attention_heads (${numAttentionHeads}) must be a multiple of num_key_value_heads (${numKeyValueHeads})`);
   }
-  if (!f.has('head_dim') && hiddenSize % numAttentionHeads !== 0) {
+  const defaultHeadDim = classDefaults[type].headDim;
+  if (!f.has('head_dim') && defaultHeadDim === undefined && hiddenSize % numAttentionHeads !== 0) {
     throw new Error(`${file}: hidden_size (${hiddenSize}) is not divisible by num_attention_heads (${numAttentionHeads}) and no head_dim is given`);
   }
-  const headDim = f.int('head_dim', hiddenSize / numAttentionHeads);
+  const headDim = f.int('head_dim', defaultHeadDim ?? hiddenSize / numAttentionHeads);
   if (headDim % 2 !== 0) throw new Error(`${file}: head_dim must be even for rotary embeddings, found ${headDim}`);
   const hiddenAct = raw.hidden_act ?? 'silu';
   if (hiddenAct !== 'silu') throw new Error(`${file}: hidden_act ${JSON.stringify(hiddenAct)} is not supported; supported: silu`);
-  const maxPositionEmbeddings = f.int('max_position_embeddings', 32768);
-  const torchDtype = raw.torch_dtype ?? 'float32';
-  if (torchDtype !== 'float32' && torchDtype !== 'bfloat16' && torchDtype !== 'float16') {
-    throw new Error(`${file}: torch_dtype ${JSON.stringify(torchDtype)} is not supported; supported: float32, bfloat16, float16`);
-  }
-  // Qwen2 always has q/k/v biases (its config has no attention_bias key); Llama's attention_bias covers o_proj too.
-  const attentionBias = type === 'qwen2' ? true : f.bool('attention_bias', false);
-  const outputBias = type === 'llama' ? f.bool('attention_bias', false) : false;
-  const slidingWindowEnabled = type === 'mistral' || (type !== 'llama' && f.bool('use_sliding_window', false));
-  const slidingWindow = slidingWindowEnabled && f.has('sliding_window') ? f.int('sliding_window') : undefined;
+  const maxPositionEmbeddings = f.int('max_position_embeddings', classDefaults[type].maxPositionEmbeddings);
+  const vocabSize = f.int('vocab_size');
+  const layerTypes = Array.isArray(raw.layer_types) ? raw.layer_types.filter((t): t is string => typeof t === 'string') : [];
+  const rope = parseRopeSettings(raw, file, maxPositionEmbeddings, layerTypes);
+  // Qwen2 always has q/k/v biases (its config has no attention_bias key); Llama's and Qwen3's
+  // attention_bias covers o_proj too; Mistral's attention has no biases at all.
+  const attentionBias = type === 'qwen2' ? true : type === 'mistral' ? false : f.bool('attention_bias', false);
+  const outputBias = type === 'llama' || type === 'qwen3' ? attentionBias : false;
   const g = new Fields(generation, generationFile);
+  checkIdsInVocabulary([f, g], vocabSize);
   const eosTokenIds = [...new Set([...f.ids('eos_token_id'), ...g.ids('eos_token_id')])];
   const bos = g.ids('bos_token_id')[0] ?? f.ids('bos_token_id')[0];
   const pad = g.ids('pad_token_id')[0] ?? f.ids('pad_token_id')[0];
@@ -199,24 +179,24 @@ export function parseModelConfig(raw: Json, generation: Json = {}, file = 'confi
   if (g.has('max_new_tokens')) generationDefaults.maxNewTokens = g.int('max_new_tokens');
   return {
     modelType: type,
-    vocabSize: f.int('vocab_size'),
+    vocabSize,
     hiddenSize,
     intermediateSize: f.int('intermediate_size'),
-    numHiddenLayers: f.int('num_hidden_layers'),
+    numHiddenLayers,
     numAttentionHeads,
     numKeyValueHeads,
     headDim,
     rmsNormEps: f.number('rms_norm_eps', 1e-6),
-    ropeTheta: f.number('rope_theta', 10000),
-    ropeScaling: parseRopeScaling(raw.rope_scaling, file, maxPositionEmbeddings),
+    ropeTheta: rope.ropeTheta,
+    ropeScaling: rope.ropeScaling,
     maxPositionEmbeddings,
     tieWordEmbeddings: f.bool('tie_word_embeddings', false),
     attentionBias,
     outputBias,
     mlpBias: f.bool('mlp_bias', false),
     qkNorm: type === 'qwen3',
-    slidingWindow,
-    torchDtype,
+    slidingWindow: slidingWindowOf(type, raw, f, numHiddenLayers, file),
+    torchDtype: weightsDtype(raw, file),
     bosTokenId: bos,
     eosTokenIds,
     padTokenId: pad,

@@ -1,6 +1,7 @@
 // Rotary position embeddings in Hugging Face's convention ("rotate_half": the two halves of each
 // head are the pairs, not interleaved even/odd elements), with the rope_scaling variants
-// transformers implements for these models: linear, llama3 and yarn.
+// transformers implements for these models: linear, llama3 and yarn (rope-config.ts reads them
+// from config.json).
 //
 //   inv_freq[i] = 1 / theta^(2i / d),  i < d/2             (then rescaled by the variant)
 //   angle[p, i] = position[p] * inv_freq[i];  cos/sin = cat(angle, angle) -> [.., T, d]
@@ -48,8 +49,10 @@ export function ropeFrequencies(config: Pick<ModelConfig, 'headDim' | 'ropeTheta
     case 'yarn': {
       const { factor, originalMaxPositionEmbeddings, betaFast, betaSlow } = scaling;
       const correctionDim = (rotations: number) => (dim * Math.log(originalMaxPositionEmbeddings / (rotations * 2 * Math.PI))) / (2 * Math.log(base));
-      const low = Math.max(Math.floor(correctionDim(betaFast)), 0);
-      let high = Math.min(Math.ceil(correctionDim(betaSlow)), dim - 1);
+      // the correction range [low, high] in dimensions; whole dimensions unless truncate is false
+      const truncate = scaling.truncate ?? true;
+      const low = Math.max(truncate ? Math.floor(correctionDim(betaFast)) : correctionDim(betaFast), 0);
+      let high = Math.min(truncate ? Math.ceil(correctionDim(betaSlow)) : correctionDim(betaSlow), dim - 1);
       if (low === high) high += 0.001;
       const attentionScaling = scaling.attentionFactor ?? (factor <= 1 ? 1 : 0.1 * Math.log(factor) + 1);
       return {

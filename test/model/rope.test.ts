@@ -53,6 +53,18 @@ test('yarn scaling: attention factor 0.1 ln(s) + 1 and a ramp between extrapolat
   close(invFreq[7]!, base[7]! / 4, 1e-7, 'slowest dimension interpolates (divided by the factor)');
 });
 
+test('yarn with truncate false keeps the fractional correction range', () => {
+  // head_dim 16, theta 1e4, 64 original positions: the range is [0, d(1)] with d(r) = 16 ln(64 / 2 pi r) / (2 ln 1e4) ~ 2.02
+  const scaling = { type: 'yarn' as const, factor: 4, originalMaxPositionEmbeddings: 64, betaFast: 32, betaSlow: 1, attentionFactor: undefined };
+  const base = ropeFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: { type: 'none' } }).invFreq;
+  const high = (16 * Math.log(64 / (2 * Math.PI))) / (2 * Math.log(10000));
+  const blend = (i: number, ramp: number) => (base[i]! / 4) * ramp + base[i]! * (1 - ramp);
+  const fractional = ropeFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: { ...scaling, truncate: false } }).invFreq;
+  const whole = ropeFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: scaling }).invFreq;
+  close(fractional[1]!, blend(1, 1 / high), 1e-6, 'truncate false: ramp 1 / 2.02');
+  close(whole[1]!, blend(1, 1 / Math.ceil(high)), 1e-6, 'truncate (default): ramp 1 / 3');
+});
+
 test('rotate_half convention on a hand-computed case', () => {
   torch.scope(() => {
     // One head of size 4 at position 1 with inv_freq [1, 0.01]: angles [1, 0.01, 1, 0.01].
