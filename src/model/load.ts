@@ -2,7 +2,8 @@
 // model.safetensors (or shards + index) and the tokenizer files, which are copied unchanged.
 //
 // Every parameter the config implies must be in the checkpoint with the config's shape; extra
-// tensors (old rotary buffers, a redundant tied lm_head) are ignored, as transformers does.
+// tensors (old rotary buffers, a redundant tied lm_head) are ignored, as transformers does. The
+// folder's tokenizer must fit the embedding (vocabulary.ts): every command loads its model here.
 
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -11,6 +12,7 @@ import { CausalLM } from './causal-lm.ts';
 import { loadModelConfig, type ModelConfig } from './config.ts';
 import { expectedParameters } from './parameters.ts';
 import { openCheckpoint, saveCheckpoint } from './safetensors.ts';
+import { checkFolderVocabulary } from './vocabulary.ts';
 
 export interface LoadModelOptions {
   /** compute dtype (default: float32, which matches transformers' float32 reference) */
@@ -21,6 +23,7 @@ export interface LoadModelOptions {
 /** Loads a model folder; the parameters are kept (outside scopes) until model.dispose(). */
 export function loadModel(dir: string, options: LoadModelOptions = {}): CausalLM {
   const config = loadModelConfig(dir);
+  checkFolderVocabulary(dir, config);
   return new CausalLM(config, loadParameters(dir, config, options));
 }
 
@@ -71,7 +74,7 @@ export function saveModel(model: CausalLM, dir: string, options: SaveModelOption
   const staging = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   mkdirSync(staging);
   try {
-    const config = { ...model.config.raw, torch_dtype: dtype };
+    const config = { ...model.config.raw, ...dtypeFields(model.config.raw, dtype) };
     writeFileSync(join(staging, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     writeFileSync(join(staging, 'generation_config.json'), `${JSON.stringify(generationConfig(model.config), null, 2)}\n`);
     const tensors = new Map<string, torch.Tensor>();
@@ -92,6 +95,16 @@ export function saveModel(model: CausalLM, dir: string, options: SaveModelOption
     rmSync(staging, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * The weights' dtype under the spelling(s) config.json already uses ("dtype" since transformers
+ * 4.56, "torch_dtype" before), so the two never disagree; "torch_dtype" when it has neither, which
+ * every transformers version reads.
+ */
+function dtypeFields(raw: Record<string, unknown>, dtype: string): Record<string, string> {
+  const used = ['dtype', 'torch_dtype'].filter((k) => raw[k] !== undefined && raw[k] !== null);
+  return Object.fromEntries((used.length > 0 ? used : ['torch_dtype']).map((k) => [k, dtype]));
 }
 
 function generationConfig(config: ModelConfig): Record<string, unknown> {

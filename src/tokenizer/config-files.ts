@@ -2,6 +2,7 @@
 // special_tokens_map.json and chat_template.jinja. Every problem becomes an Error that names the file
 // and says what is wrong with it; nothing here knows how to tokenize.
 
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +113,29 @@ export function validateTokenizerJson(path: string, json: unknown): TokenizerJso
     }
   });
   return { ...json, model: json.model, added_tokens: added as AddedTokenJson[] };
+}
+
+/** tokenizer.json read synchronously and validated (for the vocabulary check when a model loads). */
+export function readTokenizerJsonSync(path: string): TokenizerJson {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${path}: cannot read the file: ${(err as Error).message}`, { cause: err });
+  }
+  return validateTokenizerJson(path, parseJson(path, text));
+}
+
+/** Number of token ids: one past the largest id of the vocabulary and the added tokens. */
+export function tokenIdCount(json: TokenizerJson): number {
+  const vocab = json.model.vocab;
+  let size = 0;
+  if (Array.isArray(vocab)) size = vocab.length;
+  else if (isObject(vocab)) {
+    for (const id of Object.values(vocab)) if (typeof id === 'number' && id >= size) size = id + 1;
+  }
+  for (const t of json.added_tokens) if (t.id >= size) size = t.id + 1;
+  return size;
 }
 
 /** Checks the keys of tokenizer_config.json that intuitor uses. */

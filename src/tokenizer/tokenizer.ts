@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import {
   readTokenizerFiles,
+  tokenIdCount,
   validateTokenizerConfig,
   validateTokenizerJson,
   type NamedChatTemplate,
@@ -66,17 +67,6 @@ export function cleanUpTokenization(text: string): string {
     .replaceAll(" 've", "'ve").replaceAll(" 're", "'re");
 }
 
-function vocabularySize(files: Pick<TokenizerFiles, 'tokenizerJson'>): number {
-  const vocab = files.tokenizerJson.model.vocab;
-  let size = 0;
-  if (Array.isArray(vocab)) size = vocab.length;
-  else if (typeof vocab === 'object' && vocab !== null) {
-    for (const id of Object.values(vocab)) if (typeof id === 'number' && id >= size) size = id + 1;
-  }
-  for (const t of files.tokenizerJson.added_tokens) if (t.id >= size) size = t.id + 1;
-  return size;
-}
-
 export class Tokenizer {
   /** The folder it was loaded from (absolute), or a name given to fromJSON; used in error messages. */
   readonly source: string;
@@ -112,7 +102,7 @@ export class Tokenizer {
     } catch (err) {
       throw new Error(`${join(files.dir, 'tokenizer.json')}: cannot build the tokenizer: ${(err as Error).message}`, { cause: err });
     }
-    this.vocabSize = vocabularySize(files);
+    this.vocabSize = tokenIdCount(files.tokenizerJson);
     this.config = files.config;
     this.addedTokens = files.tokenizerJson.added_tokens
       .map((t) => ({ id: t.id, content: t.content, special: t.special === true }))
