@@ -9,6 +9,8 @@ export * from './creation.ts';
 export * from './functional.ts';
 export * from './autograd.ts';
 export * from './optim.ts';
+export * from './mixed-precision.ts';
+export * from './grad-scaler.ts';
 export { Generator, manualSeed } from './random.ts';
 export * from './runtime.ts';
 export { scope, keep, scopeDepth } from './scope.ts';

@@ -1,9 +1,11 @@
 // Optimizers: AdamW (PyTorch's algorithm, run natively per parameter) and SGD, with savable state,
-// and the cosine learning-rate schedule with linear warmup.
+// and the cosine learning-rate schedule with linear warmup. AdamW keeps its moments in each
+// parameter's dtype; for bfloat16/float16 models use MixedPrecisionAdamW (mixed-precision.ts).
 
 import { native } from './native.ts';
 import { noGrad, zeroGrad } from './autograd.ts';
 import { zerosLike } from './creation.ts';
+import { scope } from './scope.ts';
 import type { Tensor } from './tensor.ts';
 
 export interface AdamWOptions {
@@ -52,6 +54,14 @@ export class AdamW {
     this.eps = checkPositive(options.eps ?? 1e-8, 'AdamW eps');
     this.weightDecay = checkPositive(options.weightDecay ?? 0.01, 'AdamW weightDecay', true);
     this.#state = this.params.map(() => null);
+    const low = this.params.find((p) => p.dtype === 'bfloat16' || p.dtype === 'float16');
+    if (low !== undefined) {
+      process.emitWarning(
+        `AdamW over ${low.dtype} parameters keeps its moments in ${low.dtype} and adds each update to ${low.dtype} weights, so updates below half a weight's last place ` +
+          `(${low.dtype === 'bfloat16' ? '0.2-0.4%' : '0.025-0.05%'} of it) are rounded away; MixedPrecisionAdamW keeps float32 master weights and moments`,
+        { code: 'INTUITOR_LOW_PRECISION_ADAMW' },
+      );
+    }
   }
 
   /** Updates every parameter that has a gradient. */
@@ -98,8 +108,11 @@ export class AdamW {
     });
     this.dispose();
     this.lr = dict.options.lr;
-    this.#state = dict.state.map((s, i) =>
-      s === null ? null : { step: s.step, expAvg: s.expAvg.to(this.params[i]!.dtype).clone().keep(), expAvgSq: s.expAvgSq.to(this.params[i]!.dtype).clone().keep() },
+    // The scope frees the cast's intermediate handles; the copies are kept.
+    this.#state = scope(() =>
+      dict.state.map((s, i) =>
+        s === null ? null : { step: s.step, expAvg: s.expAvg.to(this.params[i]!.dtype).clone().keep(), expAvgSq: s.expAvgSq.to(this.params[i]!.dtype).clone().keep() },
+      ),
     );
   }
 
