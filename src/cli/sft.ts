@@ -3,20 +3,24 @@
 // solutions, with prompts formatted exactly as `intuitor train` formats them (question + the default
 // instruction, in the chat template with --chat), so SFT and RL see the same prompts.
 
-import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { Tokenizer } from '../tokenizer/index.ts';
 import { loadModel, saveModel } from '../model/load.ts';
 import { arithSftExamples } from '../data/arith.ts';
-import { grpoFlags } from '../rl/config.ts';
-import { promptIds } from '../rl/prompt.ts';
+import { checkDtypeDevice, grpoFlags, type ComputeDtype } from '../rl/config.ts';
+import { loadModelConfig } from '../model/config.ts';
+import type { PromptCompletion } from '../model/pack.ts';
+import { BadRows } from '../data/bad-rows.ts';
+import { fitPromptCompletions, readPromptCompletionTexts } from '../data/checked-dataset.ts';
+import { promptFit } from './prompt-fit.ts';
 import { sft, type SftStepMetrics } from '../rl/sft.ts';
 import { Progress } from '../report/progress.ts';
 import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 
 export const sftFlags = {
   model: { type: 'string', required: true, help: 'the model folder to start from (Hugging Face layout)' },
-  data: { type: 'string', default: 'arith', help: "'arith' (built-in worked solutions), or a .jsonl file of {\"prompt\", \"completion\"} rows" },
+  data: { type: 'string', default: 'arith', help: "'arith' (built-in worked solutions), or a .jsonl or .parquet file of {\"prompt\", \"completion\"} rows" },
+  skipBadRows: { type: 'boolean', help: 'leave out rows that cannot be used (bad JSON or UTF-8, missing or blank prompt or completion, too long for the model) and count them, instead of stopping at the first' },
   output: { type: 'string', required: true, help: 'where the fine-tuned model is written (atomically, at the end)' },
   steps: { type: 'int', default: 1000, min: 1, help: 'optimizer steps' },
   batchSize: { type: 'int', default: 32, min: 1, help: 'examples per step' },
@@ -30,6 +34,8 @@ export const sftFlags = {
   system: { ...grpoFlags.system },
   instruction: { ...grpoFlags.instruction },
   seed: { type: 'int', default: 0, min: 0, help: 'seeds the data and its order' },
+  dtype: { ...grpoFlags.dtype },
+  device: { ...grpoFlags.device, help: "'cpu', 'cuda' or 'cuda:N'" },
 } as const satisfies FlagSpecs;
 
 export type SftConfig = FlagValues<typeof sftFlags>;
@@ -38,38 +44,42 @@ export function resolveSftConfig(values: Record<string, unknown>): SftConfig {
   const config = checkFlagValues(sftFlags, values);
   const levels = config.levels.split(',').map((s) => Number(s.trim()));
   if (levels.some((l) => ![1, 2, 3, 4].includes(l))) throw new Error(`--levels must list levels 1-4, got "${config.levels}"`);
+  checkDtypeDevice(config.dtype, config.device);
   return config;
 }
 
-/** (prompt, completion) texts: the question (formatted later) and the completion. */
-function readExamples(config: SftConfig): { prompt: string; completion: string }[] {
-  if (config.data === 'arith') {
-    const levels = config.levels.split(',').map((s) => Number(s.trim()) as 1 | 2 | 3 | 4);
-    return arithSftExamples({ split: 'train', count: config.examples, levels, seed: config.seed });
-  }
-  return readFileSync(config.data, 'utf8').split('\n').filter((l) => l.trim()).map((line, i) => {
-    const row = JSON.parse(line) as { prompt?: unknown; completion?: unknown };
-    if (typeof row.prompt !== 'string' || typeof row.completion !== 'string') throw new Error(`${config.data}:${i + 1}: each row needs string "prompt" and "completion"`);
-    return { prompt: row.prompt, completion: row.completion };
-  });
+/**
+ * The examples as token ids, every one checked (fields; prompt + completion within the model's
+ * positions) before any model work: the prompt formatted as training formats it, the completion
+ * ending with `eos` so that the model learns to stop. Skipped rows are reported to `log`.
+ */
+export async function loadSftExamples(config: SftConfig, tokenizer: Tokenizer, eos: number | undefined, log?: Writable): Promise<PromptCompletion[]> {
+  const bad = new BadRows(config.skipBadRows);
+  const levels = config.levels.split(',').map((s) => Number(s.trim()) as 1 | 2 | 3 | 4);
+  const texts = config.data === 'arith' ? arithSftExamples({ split: 'train', count: config.examples, levels, seed: config.seed }) : await readPromptCompletionTexts(config.data, {}, bad);
+  const fit = {
+    ...promptFit(tokenizer, config, config.model, 0),
+    completionIds: (completion: string) => [...tokenizer.encode(completion, { addSpecialTokens: false }), ...(eos !== undefined ? [eos] : [])],
+  };
+  const pairs = fitPromptCompletions(texts, fit, config.data, bad);
+  const skipped = bad.summary(config.data);
+  if (skipped) log?.write(`[${skipped}]\n`);
+  return pairs;
 }
 
 export async function runSft(config: SftConfig, io: { stderr: Writable }): Promise<SftStepMetrics[]> {
   const tokenizer = await Tokenizer.fromDir(config.model);
-  const model = loadModel(config.model);
+  // Every example is read and checked, its length included, before the model loads.
+  const eos = loadModelConfig(config.model).eosTokenIds[0] ?? tokenizer.eosTokenId;
+  const pairs = await loadSftExamples(config, tokenizer, eos, io.stderr);
+  const model = loadModel(config.model, { dtype: config.dtype as ComputeDtype, device: config.device });
   try {
-    const eos = model.config.eosTokenIds[0] ?? tokenizer.eosTokenId;
-    const pairs = readExamples(config).map((e) => ({
-      prompt: promptIds(tokenizer, e.prompt, config),
-      // the completion ends with EOS so that the model learns to stop
-      completion: [...tokenizer.encode(e.completion, { addSpecialTokens: false }), ...(eos !== undefined ? [eos] : [])],
-    }));
     io.stderr.write(`[sft ${config.model} on ${config.data} (${pairs.length} examples), ${config.steps} steps of ${config.batchSize}]\n`);
     const progress = new Progress({ label: 'sft', total: config.steps, unit: 'steps', stream: io.stderr as never });
     let recent: number[] = [];
     const history = await sft(model, pairs, {
       steps: config.steps, batchSize: config.batchSize, learningRate: config.learningRate, warmupSteps: Math.round(config.warmupRatio * config.steps),
-      weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm, seed: config.seed, padId: model.config.padTokenId ?? eos ?? 0,
+      weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm, seed: config.seed, padId: model.config.padTokenId ?? eos ?? 0, weightsDir: config.model,
       onStep: (m) => {
         recent = [...recent.slice(-19), m.loss];
         progress.tick(1, `loss ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4)} lr ${m.lr.toExponential(2)}`);

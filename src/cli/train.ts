@@ -9,12 +9,16 @@
 // SIGINT / SIGTERM finish the current step, write a checkpoint and print the command that resumes
 // (src/rl/stop-request.ts); the process then exits with 130 / 143.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Tokenizer } from '../tokenizer/index.ts';
-import { readRows } from '../data/read-rows.ts';
-import { toQaItems, type QaItem } from '../data/qa.ts';
+import type { QaItem } from '../data/qa.ts';
+import { readQaDataset } from '../data/checked-dataset.ts';
+import { tokenRoom } from '../data/token-budget.ts';
+import { checkConfigFields, readConfigFile } from '../config/config-file.ts';
+import { readJsonObject } from '../config/json-file.ts';
+import { promptFit } from './prompt-fit.ts';
 import { grpoFlags, grpoFlagValues, resolveGrpoConfig, type GrpoConfig } from '../rl/config.ts';
 import { train, type StepMetrics } from '../rl/trainer.ts';
 import { checkLaunchConfig, launchFlags, launchedWorker, launchWorkers, resumeCommand, type LaunchConfig } from '../rl/launch.ts';
@@ -34,18 +38,23 @@ export const trainFlags = {
   config: { type: 'string', help: 'a JSON file of configuration fields (camelCase, as the flags); flags given on the command line override it' },
 } as const satisfies FlagSpecs;
 
-/** The fields of a --config file, checked to be an object of known fields. */
-function readConfigFile(path: string): Record<string, unknown> {
-  let value: unknown;
+/** The config of a --config file's fields (checked: types, did-you-mean) and the flags given; every error names the file. */
+function resolveFromConfigFile(path: string, fromFlags: Record<string, unknown>): GrpoConfig {
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`--config ${path}: ${(e as Error).message}`);
+    return resolveGrpoConfig({ ...readConfigFile(grpoFlags, path), ...fromFlags });
+  } catch (error) {
+    throw new Error(`--config ${path}: ${(error as Error).message}`, { cause: error });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`--config ${path}: expected a JSON object of configuration fields`);
-  const unknown = Object.keys(value).filter((k) => !(k in grpoFlags));
-  if (unknown.length > 0) throw new Error(`--config ${path}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the fields are the flags in camelCase (e.g. numGenerations)`);
-  return value as Record<string, unknown>;
+}
+
+/** The fields of a run's saved config.json; a model folder's config.json is recognised and named. */
+function readRunConfig(resume: string, saved: string): Record<string, unknown> {
+  const json = readJsonObject(saved, "run's configuration");
+  if ('model_type' in json || 'architectures' in json) {
+    const type = typeof json.model_type === 'string' ? ` of a ${json.model_type} model` : '';
+    throw new Error(`--resume ${resume}: this is a model folder (${saved} is the configuration${type}), not a run folder; to train it, start a run with --model ${resume}`);
+  }
+  return checkConfigFields(grpoFlags, grpoFlagValues(json as unknown as GrpoConfig), saved);
 }
 
 /** A config whose paths are absolute, so that the run folder's config.json means the same from any folder. */
@@ -61,7 +70,7 @@ export function resolveTrainConfig(values: Record<string, unknown>, explicit: Re
   if (configFile !== undefined) {
     // File values first; then only the flags given on the command line (not commander's defaults).
     const fromFlags = Object.fromEntries(Object.entries(rest).filter(([k]) => explicit.has(k)));
-    return withAbsolutePaths(resolveGrpoConfig({ ...readConfigFile(configFile), ...fromFlags }));
+    return withAbsolutePaths(resolveFromConfigFile(configFile, fromFlags));
   }
   if (resume === undefined) return withAbsolutePaths(resolveGrpoConfig(rest));
   const saved = join(resume, 'config.json');
@@ -71,18 +80,26 @@ export function resolveTrainConfig(values: Record<string, unknown>, explicit: Re
   if (fixed.length > 0) {
     throw new Error(`--resume keeps the run's configuration: ${fixed.map(flagName).join(', ')} cannot change (only ${resumeOverrides.map(flagName).join(', ')} can); start another run with another --output instead`);
   }
-  const config = JSON.parse(readFileSync(saved, 'utf8')) as GrpoConfig;
+  const config = readRunConfig(resume, saved);
   const overrides = Object.fromEntries(Object.entries(rest).filter(([k]) => explicit.has(k)));
   // The run folder is where it is now, whatever its config.json says it was.
-  return resolveGrpoConfig({ ...grpoFlagValues(config), ...overrides, output: resolve(resume) });
+  return resolveGrpoConfig({ ...config, ...overrides, output: resolve(resume) });
 }
 
-export async function loadTrainingItems(data: string): Promise<QaItem[]> {
-  if (data === 'arith') {
+/**
+ * The run's prompts, every row checked (fields, and the formatted prompt's length with room for
+ * --max-completion-length) before any model work; skipped rows are reported to `log`.
+ */
+export async function loadTrainingItems(config: GrpoConfig, tokenizer: Tokenizer, log?: Writable): Promise<QaItem[]> {
+  const fit = promptFit(tokenizer, config, config.model, config.maxCompletionLength, '--max-completion-length');
+  if (config.data === 'arith') {
+    tokenRoom(fit.budget); // the built-in prompts are short; a model must still leave room for them
     const { arithQaItems } = await import('../data/arith.ts');
     return arithQaItems({ split: 'train', count: 5000, seed: 0 });
   }
-  return toQaItems(await readRows(data), {}, data);
+  const { items, skipped } = await readQaDataset(config.data, { skipBadRows: config.skipBadRows }, fit);
+  if (skipped) log?.write(`[${skipped}]\n`);
+  return items;
 }
 
 /** The launch flags of the command line (defaults where absent). */
@@ -95,6 +112,11 @@ export function resolveLaunchConfig(values: Record<string, unknown>): LaunchConf
 export async function runTrain(config: GrpoConfig, io: { stderr: Writable }, launch: LaunchConfig = resolveLaunchConfig({})): Promise<StepMetrics[]> {
   const rendezvous = rendezvousFromEnv();
   const done = () => io.stderr.write(`[done: ${config.steps} steps; checkpoints and metrics.jsonl in ${config.output}]\n`);
+  // The data is checked here, before any worker starts or model loads.
+  const tokenizer = await Tokenizer.fromDir(config.model);
+  // Skipped rows are reported once: by this process, or by the launcher that started it.
+  const reportsRows = !rendezvous || (rendezvous.rank === 0 && !launchedWorker());
+  const items = await loadTrainingItems(config, tokenizer, reportsRows ? io.stderr : undefined);
   if (!rendezvous && launch.nproc * launch.nnodes > 1) {
     io.stderr.write(`[starting ${launch.nproc} worker process${launch.nproc > 1 ? 'es' : ''} on node ${launch.nodeRank} of ${launch.nnodes}; rendezvous at ${launch.masterAddr}:${launch.masterPort}]\n`);
     const { stoppedBy } = await launchWorkers(config, launch, io);
@@ -102,8 +124,6 @@ export async function runTrain(config: GrpoConfig, io: { stderr: Writable }, lau
     done();
     return [];
   }
-  const tokenizer = await Tokenizer.fromDir(config.model);
-  const items = await loadTrainingItems(config.data);
   // A worker of `--nproc` leaves the terminal's SIGINT to its launcher, which forwards it as SIGTERM.
   const isMain = !rendezvous || rendezvous.rank === 0;
   const stop = stopOnSignals({ ...(isMain ? { log: io.stderr } : {}), ignoreInterrupt: launchedWorker() });
