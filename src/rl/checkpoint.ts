@@ -1,7 +1,10 @@
 // Training checkpoints: everything needed to continue a run exactly where it stopped.
 //
 //   RUN/checkpoints/step-000050/model/               the policy in Hugging Face layout (+ tokenizer)
-//   RUN/checkpoints/step-000050/optimizer.safetensors AdamW moments, per-parameter steps in metadata
+//   RUN/checkpoints/step-000050/optimizer.safetensors AdamW moments (exp_avg.NAME, exp_avg_sq.NAME),
+//                                                     per-parameter steps in metadata; with --dtype
+//                                                     bfloat16/float16 also the float32 master weights
+//                                                     (master.NAME) and the loss scale (float16)
 //   RUN/checkpoints/step-000050/trainer-state.json    step, data cursor, config fingerprint
 //   RUN/latest.json                                   which checkpoint is the newest complete one
 //
@@ -12,6 +15,10 @@
 // runs. Older checkpoints are kept, or only the newest `keep` (--save-total-limit): they are
 // deleted after latest.json points at a newer complete one, never before, so the checkpoint a run
 // resumed from survives until its successor is complete.
+//
+// The master weights are saved because the model folder holds them rounded: re-deriving them from
+// it would drop every update that has not yet moved a rounded weight, and the resumed run would
+// part from the unbroken one.
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -91,7 +98,7 @@ export function pruneCheckpoints(runDir: string, latestStep: number, keep: numbe
 }
 
 /** Writes a checkpoint of the run at state.step, points latest.json at it, then keeps only the newest `keep` checkpoints (default: all). */
-export function saveTrainingCheckpoint(runDir: string, parts: { model: CausalLM; optimizer: torch.AdamW; state: TrainerState; tokenizerDir?: string; keep?: number }): string {
+export function saveTrainingCheckpoint(runDir: string, parts: { model: CausalLM; optimizer: torch.MixedPrecisionAdamW; state: TrainerState; tokenizerDir?: string; keep?: number }): string {
   const checkpoints = join(runDir, 'checkpoints');
   mkdirSync(checkpoints, { recursive: true });
   const final = join(checkpoints, stepName(parts.state.step));
@@ -101,16 +108,20 @@ export function saveTrainingCheckpoint(runDir: string, parts: { model: CausalLM;
   try {
     saveModel(parts.model, join(staging, 'model'), parts.tokenizerDir ? { tokenizerDir: parts.tokenizerDir } : {});
     const names = [...parts.model.params.keys()];
-    const dict = parts.optimizer.stateDict();
+    const { adamw, masters, lossScale } = parts.optimizer.stateDict();
     const tensors = new Map<string, torch.Tensor>();
     const steps: Record<string, number> = {};
-    dict.state.forEach((s, i) => {
+    adamw.state.forEach((s, i) => {
       if (s === null) return;
       tensors.set(`exp_avg.${names[i]}`, s.expAvg);
       tensors.set(`exp_avg_sq.${names[i]}`, s.expAvgSq);
       steps[names[i]!] = s.step;
     });
-    writeSafetensors(join(staging, 'optimizer.safetensors'), tensors, { steps: JSON.stringify(steps), options: JSON.stringify(dict.options) });
+    masters.forEach((master, i) => {
+      if (master !== null) tensors.set(`master.${names[i]}`, master);
+    });
+    const metadata = { steps: JSON.stringify(steps), options: JSON.stringify(adamw.options), ...(lossScale ? { lossScale: JSON.stringify(lossScale) } : {}) };
+    writeSafetensors(join(staging, 'optimizer.safetensors'), tensors, metadata);
     writeJsonAtomic(join(staging, 'trainer-state.json'), parts.state);
     rmSync(final, { recursive: true, force: true });
     renameSync(staging, final);
@@ -149,21 +160,32 @@ export function latestCheckpoint(runDir: string): { dir: string; state: TrainerS
   return { dir, state };
 }
 
-/** Restores the optimizer's moments and steps saved with a checkpoint (the parameters come with the model). */
-export function loadOptimizerState(checkpointDir: string, model: CausalLM, optimizer: torch.AdamW): void {
-  const file = openCheckpoint(join(checkpointDir, 'optimizer.safetensors'));
+/**
+ * Restores the optimizer's moments, steps, master weights and loss scale saved with a checkpoint
+ * (the parameters come with the model, and are then set to the rounded masters).
+ */
+export function loadOptimizerState(checkpointDir: string, model: CausalLM, optimizer: torch.MixedPrecisionAdamW): void {
+  const path = join(checkpointDir, 'optimizer.safetensors');
+  const file = openCheckpoint(path);
   try {
     const steps = JSON.parse(String(file.metadata.steps ?? '{}')) as Record<string, number>;
     const options = JSON.parse(String(file.metadata.options ?? 'null')) as torch.AdamWStateDict['options'] | null;
-    if (options === null) throw new Error(`${checkpointDir}/optimizer.safetensors has no optimizer options in its metadata`);
+    if (options === null) throw new Error(`${path} has no optimizer options in its metadata`);
+    const lossScale = file.metadata.lossScale === undefined ? null : (JSON.parse(String(file.metadata.lossScale)) as torch.GradScalerState);
     const names = [...model.params.keys()];
+    const needsMasters = optimizer.stateDict().masters.some((m) => m !== null);
+    if (needsMasters && !names.some((name) => file.has(`master.${name}`))) {
+      process.emitWarning(`${path} has no float32 master weights (it was written before mixed precision kept them); they restart from the model's ${model.dtype} weights`, { code: 'INTUITOR_NO_MASTER_WEIGHTS' });
+    }
+    if (optimizer.scaler && lossScale === null) throw new Error(`${path} has no loss scale in its metadata, which a float16 run needs; resume it with the --dtype it was started with`);
     torch.scope(() => {
+      const where = { device: model.device };
       const state = names.map((name) => {
         if (steps[name] === undefined) return null;
-        const where = { device: model.device };
         return { step: steps[name]!, expAvg: file.load(`exp_avg.${name}`, where), expAvgSq: file.load(`exp_avg_sq.${name}`, where) };
       });
-      optimizer.loadStateDict({ options, state });
+      const masters = names.map((name) => (file.has(`master.${name}`) ? file.load(`master.${name}`, { ...where, dtype: 'float32' }) : null));
+      optimizer.loadStateDict({ adamw: { options, state }, masters, lossScale });
     });
   } finally {
     file.close();

@@ -10,6 +10,9 @@ import { INTUITOR_SYSTEM_PROMPT } from './prompt.ts';
 export const rewardNames = ['self-certainty', 'correctness', 'plurality', 'neg-entropy', 'format'] as const;
 export type RewardName = (typeof rewardNames)[number];
 
+export const computeDtypes = ['float32', 'bfloat16', 'float16'] as const;
+export type ComputeDtype = (typeof computeDtypes)[number];
+
 export const grpoFlags = {
   model: { type: 'string', required: true, help: 'the starting policy: a model folder in Hugging Face layout' },
   data: { type: 'string', default: 'arith', help: "training prompts: a .jsonl/.parquet file, or 'arith' for the built-in task" },
@@ -47,11 +50,20 @@ export const grpoFlags = {
   saveSteps: { type: 'int', default: 50, min: 1, help: 'checkpoint every this many steps (and at the end)' },
   logCompletions: { type: 'int', default: 2, min: 0, help: 'sampled completions written to the log per step' },
   seed: { type: 'int', default: 0, min: 0, help: 'seeds data order, sampling and initialisation' },
-  dtype: { type: 'string', default: 'float32', choices: ['float32', 'bfloat16'], help: 'parameter and compute dtype' },
+  dtype: { type: 'string', default: 'float32', choices: computeDtypes, help: 'compute dtype; bfloat16/float16 keep float32 master weights and AdamW state (float16: CUDA only, with dynamic loss scaling)' },
   device: { type: 'string', default: 'cpu', help: "'cpu', 'cuda' or 'cuda:N'; with several processes on a machine, 'cuda' gives each its own GPU (cuda:LOCAL_RANK)" },
 } as const satisfies FlagSpecs;
 
 type GrpoFlagValues = FlagValues<typeof grpoFlags>;
+
+/** Checks a --dtype / --device pair (train and sft); every error says how to fix it. */
+export function checkDtypeDevice(dtype: string, device: string): asserts dtype is ComputeDtype {
+  if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new Error(`--device must be cpu, cuda or cuda:N, got "${device}"`);
+  if (!(computeDtypes as readonly string[]).includes(dtype)) throw new Error(`--dtype must be one of ${computeDtypes.join(', ')}, got "${dtype}"`);
+  // The CPU build of libtorch has no float16 matrix multiply; bfloat16 is the CPU's half precision
+  // anyway (same memory, no loss scaling).
+  if (dtype === 'float16' && device === 'cpu') throw new Error('--dtype float16 needs --device cuda (the CPU has no float16 matrix multiply); on the CPU use --dtype bfloat16');
+}
 
 export interface GrpoConfig extends GrpoFlagValues {
   /** derived: the rewards with their weights */
@@ -86,7 +98,7 @@ export function resolveGrpoConfig(values: Record<string, unknown>): GrpoConfig {
     throw new Error(`--reward-weights needs ${names.length} number${names.length > 1 ? 's' : ''} (one per reward: ${names.join(', ')}), got "${v.rewardWeights}"`);
   }
   if (v.offlineCertainty && !names.includes('self-certainty')) throw new Error('--offline-certainty changes the self-certainty reward: add self-certainty to --reward');
-  if (!/^(cpu|cuda(:\d+)?)$/.test(v.device)) throw new Error(`--device must be cpu, cuda or cuda:N, got "${v.device}"`);
+  checkDtypeDevice(v.dtype, v.device);
   if (v.minLearningRate > v.learningRate) throw new Error(`--min-learning-rate (${v.minLearningRate}) must not exceed --learning-rate (${v.learningRate})`);
   // Micro-batches need not divide the step's sequences: the last one is smaller, and the loss is
   // weighted by each micro-batch's share, so the gradient is the same for any split.

@@ -4,12 +4,14 @@
 //
 // Each step: the next batchSize examples of a seeded per-epoch shuffle, packed left-padded with the
 // completions right-aligned (model/pack.ts), one forward/backward, gradient-norm clipping, AdamW
-// with a cosine learning-rate schedule after linear warmup.
+// with a cosine learning-rate schedule after linear warmup. A bfloat16/float16 model computes in
+// its dtype while AdamW holds float32 master weights and state (rl/precision.ts), as in training.
 
 import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { packPromptCompletions, type PackedBatch, type PromptCompletion } from '../model/pack.ts';
 import { SeededRandom } from '../data/seeded-random.ts';
+import { trainingOptimizer } from './precision.ts';
 
 export interface SftOptions {
   steps: number;
@@ -21,6 +23,8 @@ export interface SftOptions {
   maxGradNorm?: number;
   seed?: number;
   padId: number;
+  /** the folder the model was loaded from: a bfloat16/float16 model's float32 master weights start from its weights */
+  weightsDir?: string;
   /** called after every step, e.g. for progress */
   onStep?: (metrics: SftStepMetrics) => void;
 }
@@ -52,7 +56,7 @@ export async function sft(model: CausalLM, examples: readonly PromptCompletion[]
   if (examples.length === 0) throw new Error('sft: no examples');
   const params = model.parameters();
   for (const p of params) p.requiresGrad_(true);
-  const optimizer = new torch.AdamW(params, { lr: options.learningRate, weightDecay: options.weightDecay ?? 0 });
+  const optimizer = trainingOptimizer(model, options.weightsDir, { lr: options.learningRate, weightDecay: options.weightDecay ?? 0 });
   const rng = new SeededRandom(options.seed ?? 0);
   let order: number[] = [];
   const history: SftStepMetrics[] = [];
@@ -68,11 +72,11 @@ export async function sft(model: CausalLM, examples: readonly PromptCompletion[]
       const packed = packPromptCompletions(batch, options.padId);
       const loss = torch.scope(() => {
         const value = completionLoss(model, packed);
-        value.backward();
+        optimizer.backward(value);
         return value.item();
       });
-      const gradNorm = torch.clipGradNorm(params, options.maxGradNorm ?? 1);
-      optimizer.step();
+      const gradNorm = optimizer.clipGradNorm(options.maxGradNorm ?? 1);
+      optimizer.step(); // float16: skipped when a gradient is Inf/NaN
       optimizer.zeroGrad();
       const metrics = { step: step + 1, loss, lr, gradNorm, tokens: batch.reduce((n, e) => n + e.completion.length, 0) };
       history.push(metrics);

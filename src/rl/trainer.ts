@@ -40,7 +40,8 @@ import { policyLoss } from './loss.ts';
 import { completionLogprobs } from './policy.ts';
 import { rewardFunctions, type RewardInput } from './rewards.ts';
 import { promptIds as formatPrompt } from './prompt.ts';
-import type { GrpoConfig } from './config.ts';
+import type { ComputeDtype, GrpoConfig } from './config.ts';
+import { trainingOptimizer } from './precision.ts';
 import { singleProcess, type DataParallel } from './data-parallel.ts';
 import { SeededRandom } from '../data/seeded-random.ts';
 import { latestCheckpoint, loadOptimizerState, removeStaleTemporaries, saveTrainingCheckpoint, writeJsonAtomic, type TrainerState } from './checkpoint.ts';
@@ -123,13 +124,14 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   }
 
   // Models: the policy (trained), and the frozen initial policy when the KL or offline scoring needs it.
-  const loadOptions = { dtype: config.dtype as 'float32' | 'bfloat16', device: inputs.device ?? config.device };
+  const loadOptions = { dtype: config.dtype as ComputeDtype, device: inputs.device ?? config.device };
   const policy = loadModel(resumeFrom ? join(resumeFrom.dir, 'model') : config.model, loadOptions);
   const reference: CausalLM | undefined = config.beta > 0 || config.offlineCertainty ? loadModel(config.model, loadOptions) : undefined;
   const params = policy.parameters();
   parallel.broadcastParameters(params);
   for (const p of params) p.requiresGrad_(true);
-  const optimizer = new torch.AdamW(params, { lr: config.learningRate, betas: [config.adamBeta1, config.adamBeta2], eps: config.adamEpsilon, weightDecay: config.weightDecay });
+  // bfloat16/float16: float32 master weights and moments (from the starting folder's own weights), float16 with loss scaling.
+  const optimizer = trainingOptimizer(policy, resumeFrom ? undefined : config.model, { lr: config.learningRate, betas: [config.adamBeta1, config.adamBeta2], eps: config.adamEpsilon, weightDecay: config.weightDecay });
   if (resumeFrom) loadOptimizerState(resumeFrom.dir, policy, optimizer);
   const state: TrainerState = { ...(resumeFrom?.state ?? { step: 0, dataCursor: 0 }), configFingerprint: fingerprint, identity };
   const eosTokenIds = [...new Set([...policy.config.eosTokenIds, ...tokenizer.eosTokenIds])];
@@ -192,48 +194,58 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
       const packed = micro.map((indices) => packPromptCompletions(indices.map((i) => ({ prompt: pairs[i]!.prompt, completion: pairs[i]!.response })), padId));
       const [allTokens] = parallel.sum([sequences.reduce((sum, s, i) => sum + (maskFor(i) ? s.tokenIds.length : 0), 0)]);
       const totalTokens = Math.max(1, allTokens!);
-      const constants = torch.noGrad(() =>
-        packed.map((batch) => ({
-          old: config.numIterations > 1 ? completionLogprobs(policy, batch, { temperature: config.temperature }).logprobs.keep() : undefined,
-          ref: reference && config.beta > 0 ? completionLogprobs(reference, batch, { temperature: config.temperature }).logprobs.keep() : undefined,
-        })),
-      );
+      // The old/ref log-probs outlive the micro-batch scopes; released in `finally`, so a step that
+      // throws (a dead peer, a bad batch) leaks none of them.
+      const constants: { old?: torch.Tensor; ref?: torch.Tensor }[] = [];
       let lossValue = 0;
       let kl = 0;
       let clipFraction = 0;
       let gradNorm = 0;
-      for (let iteration = 0; iteration < config.numIterations; iteration++) {
-        micro.forEach((indices, m) => {
+      try {
+        torch.noGrad(() =>
           torch.scope(() => {
-            const batch = packed[m]!;
-            const mask = torch.tensor(batch.completionMask.map((row, r) => (maskFor(indices[r]!) ? row : row.map(() => 0))), { dtype: 'float32', device: policy.device }); // [b, R]
-            const out = completionLogprobs(policy, batch, { temperature: config.temperature });
-            const tokens = mask.sum().item();
-            const share = config.lossType === 'bnpo' ? tokens / totalTokens : indices.length / config.sequencesPerStep;
-            const { loss, kl: microKl, clipFraction: microClip } = policyLoss(
-              {
-                logprobs: out.logprobs,
-                ...(constants[m]!.old ? { oldLogprobs: constants[m]!.old } : {}),
-                ...(constants[m]!.ref ? { refLogprobs: constants[m]!.ref } : {}),
-                advantages: torch.tensor(indices.map((i) => advantages[i]!), { dtype: 'float32', device: policy.device }),
-                mask,
-              },
-              { beta: config.beta, epsilonLow: config.epsilon, epsilonHigh: config.epsilonHigh, lossType: config.lossType as 'grpo' | 'bnpo' | 'dr_grpo', maxCompletionLength: config.maxCompletionLength },
-            );
-            loss.mul(share).backward();
-            lossValue += (loss.item() * share) / config.numIterations;
-            kl += (microKl * tokens) / totalTokens / config.numIterations;
-            clipFraction += (microClip * tokens) / totalTokens / config.numIterations;
+            for (const batch of packed) {
+              const kept: { old?: torch.Tensor; ref?: torch.Tensor } = {};
+              constants.push(kept);
+              if (config.numIterations > 1) kept.old = completionLogprobs(policy, batch, { temperature: config.temperature }).logprobs.keep();
+              if (reference && config.beta > 0) kept.ref = completionLogprobs(reference, batch, { temperature: config.temperature }).logprobs.keep();
+            }
+          }),
+        );
+        for (let iteration = 0; iteration < config.numIterations; iteration++) {
+          micro.forEach((indices, m) => {
+            torch.scope(() => {
+              const batch = packed[m]!;
+              const mask = torch.tensor(batch.completionMask.map((row, r) => (maskFor(indices[r]!) ? row : row.map(() => 0))), { dtype: 'float32', device: policy.device }); // [b, R]
+              const out = completionLogprobs(policy, batch, { temperature: config.temperature });
+              const tokens = mask.sum().item();
+              const share = config.lossType === 'bnpo' ? tokens / totalTokens : indices.length / config.sequencesPerStep;
+              const { loss, kl: microKl, clipFraction: microClip } = policyLoss(
+                {
+                  logprobs: out.logprobs,
+                  ...(constants[m]!.old ? { oldLogprobs: constants[m]!.old } : {}),
+                  ...(constants[m]!.ref ? { refLogprobs: constants[m]!.ref } : {}),
+                  advantages: torch.tensor(indices.map((i) => advantages[i]!), { dtype: 'float32', device: policy.device }),
+                  mask,
+                },
+                { beta: config.beta, epsilonLow: config.epsilon, epsilonHigh: config.epsilonHigh, lossType: config.lossType as 'grpo' | 'bnpo' | 'dr_grpo', maxCompletionLength: config.maxCompletionLength },
+              );
+              optimizer.backward(loss.mul(share));
+              lossValue += (loss.item() * share) / config.numIterations;
+              kl += (microKl * tokens) / totalTokens / config.numIterations;
+              clipFraction += (microClip * tokens) / totalTokens / config.numIterations;
+            });
           });
-        });
-        parallel.sumGradients(params);
-        gradNorm = torch.clipGradNorm(params, config.maxGradNorm);
-        optimizer.step();
-        optimizer.zeroGrad();
-      }
-      for (const c of constants) {
-        c.old?.dispose();
-        c.ref?.dispose();
+          parallel.sumGradients(optimizer.masters); // the float32 gradients (the parameters themselves in float32)
+          gradNorm = optimizer.clipGradNorm(config.maxGradNorm);
+          optimizer.step(); // float16: skipped when a gradient is Inf/NaN (gradNorm shows it), and the loss scale backs off
+          optimizer.zeroGrad();
+        }
+      } finally {
+        for (const c of constants) {
+          c.old?.dispose();
+          c.ref?.dispose();
+        }
       }
       state.step += 1;
       state.dataCursor += config.promptsPerStep;
