@@ -92,6 +92,16 @@ function weightsDtype(raw: Json, file: string): WeightsDtype {
 }
 
 /**
+ * The weights' dtype under the spelling(s) config.json already uses ("dtype" since transformers
+ * 4.56, "torch_dtype" before), so the two never disagree; "torch_dtype" when it has neither, which
+ * every transformers version reads.
+ */
+export function dtypeFields(raw: Record<string, unknown>, dtype: string): Record<string, string> {
+  const used = ['dtype', 'torch_dtype'].filter((k) => raw[k] !== undefined && raw[k] !== null);
+  return Object.fromEntries((used.length > 0 ? used : ['torch_dtype']).map((k) => [k, dtype]));
+}
+
+/**
  * The one sliding window of the decoder, or undefined. transformers gives each layer a type
  * (layer_types; Qwen derives it as "sliding_attention" for layers >= max_window_layers when
  * use_sliding_window is on) and Mistral slides every layer when sliding_window is set. The decoder

@@ -5,7 +5,7 @@
 
 import * as torch from '../torch/index.ts';
 import { CausalLM } from './causal-lm.ts';
-import { parseModelConfig } from './config.ts';
+import { dtypeFields, parseModelConfig } from './config.ts';
 import { expectedParameters } from './parameters.ts';
 
 /** config.json fields of the named presets (vocab_size and the special ids come from the tokenizer). */
@@ -45,7 +45,7 @@ export function newModelConfigJson(base: Record<string, unknown>, tokenizer: Tok
     ...(bos !== undefined ? { bos_token_id: bos } : {}),
     ...(tokenizer.eosTokenId !== undefined ? { eos_token_id: tokenizer.eosTokenId } : {}),
     ...(tokenizer.padTokenId !== undefined ? { pad_token_id: tokenizer.padTokenId } : {}),
-    torch_dtype: 'float32',
+    ...dtypeFields(base, 'float32'),
   };
 }
 

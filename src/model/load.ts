@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync 
 import { basename, dirname, join } from 'node:path';
 import * as torch from '../torch/index.ts';
 import { CausalLM } from './causal-lm.ts';
-import { loadModelConfig, type ModelConfig } from './config.ts';
+import { dtypeFields, loadModelConfig, type ModelConfig } from './config.ts';
 import { expectedParameters } from './parameters.ts';
 import { openCheckpoint, saveCheckpoint } from './safetensors.ts';
 import { checkFolderVocabulary } from './vocabulary.ts';
@@ -95,16 +95,6 @@ export function saveModel(model: CausalLM, dir: string, options: SaveModelOption
     rmSync(staging, { recursive: true, force: true });
     throw error;
   }
-}
-
-/**
- * The weights' dtype under the spelling(s) config.json already uses ("dtype" since transformers
- * 4.56, "torch_dtype" before), so the two never disagree; "torch_dtype" when it has neither, which
- * every transformers version reads.
- */
-function dtypeFields(raw: Record<string, unknown>, dtype: string): Record<string, string> {
-  const used = ['dtype', 'torch_dtype'].filter((k) => raw[k] !== undefined && raw[k] !== null);
-  return Object.fromEntries((used.length > 0 ? used : ['torch_dtype']).map((k) => [k, dtype]));
 }
 
 function generationConfig(config: ModelConfig): Record<string, unknown> {

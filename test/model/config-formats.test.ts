@@ -2,7 +2,7 @@
 // (rope_theta + rope_scaling vs rope_parameters, torch_dtype vs dtype, layer_types), the llama-tiny
 // fixture rewritten in the transformers 5 shape giving the fixture's logits, and the configs that
 // must be refused with the fields named: spellings that disagree, rope types the decoder does not
-// implement, per-layer attention it cannot run.
+// implement, per-layer attention it cannot run. Saving keeps the file's own spelling of dtype.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../../src/torch/index.ts';
 import { parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
-import { loadModel } from '../../src/model/load.ts';
+import { loadModel, saveModel } from '../../src/model/load.ts';
 import { openCheckpoint } from '../../src/model/safetensors.ts';
 import { savedConfigs, type SavedConfigName } from '../helpers/saved-configs.ts';
 
@@ -76,6 +76,11 @@ test('the llama-tiny fixture with its config in the transformers 5 shape gives t
           assert.ok(wrongRope!.forward(ids).sub(want).abs().max().item() > 1e-3, 'default rope gives other logits');
         }),
       );
+      // Saved again (float32), the config keeps its "dtype" spelling and adds no "torch_dtype" beside it.
+      saveModel(rewritten!, join(work, 'saved'), { dtype: 'float32' });
+      const saved = JSON.parse(readFileSync(join(work, 'saved', 'config.json'), 'utf8'));
+      assert.deepEqual([saved.dtype, 'torch_dtype' in saved, saved.rope_parameters], ['float32', false, v5['llama-tiny'].rope_parameters]);
+      loadModel(join(work, 'saved')).dispose();
     } finally {
       for (const m of [original, rewritten, wrongRope]) m!.dispose();
       goldenLogits.close();
