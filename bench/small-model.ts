@@ -73,7 +73,7 @@ export function writeSmallModelTokenizer(dir: string): void {
     }
     return `zq${w}`;
   });
-  const files = buildWordTokenizer([...words, ...filler]);
+  const files = buildWordTokenizer([...words, ...filler], { modelType: smallModelConfig.model_type, modelMaxLength: smallModelConfig.max_position_embeddings });
   const vocab = (files.tokenizerJson.model as { vocab: Record<string, number> }).vocab;
   if (Object.keys(vocab).length !== smallModelConfig.vocab_size || vocab['<|endoftext|>'] !== 0 || vocab['<|im_end|>'] !== 2) {
     throw new Error(`the bench tokenizer has ${Object.keys(vocab).length} ids, expected ${smallModelConfig.vocab_size} with pad 0 and EOS 2`);

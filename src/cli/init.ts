@@ -38,6 +38,12 @@ export async function runInit(config: InitConfig, io: { stderr: Writable }): Pro
     const tokenizer = await Tokenizer.fromDir(tokenizerDir);
     const model = initModel(newModelConfigJson(base, tokenizer), config.seed);
     try {
+      // The built tokenizer's tokenizer_config.json is for this model: the class transformers needs
+      // beside its model_type, and its context length. A given tokenizer folder is copied as it is.
+      if (builtTokenizer) {
+        const forModel = { modelType: model.config.modelType, modelMaxLength: model.config.maxPositionEmbeddings };
+        writeWordTokenizer(builtTokenizer, buildWordTokenizer(arithTokenizerWords(), forModel));
+      }
       saveModel(model, config.output, { tokenizerDir });
       const count = model.parameters().reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
       io.stderr.write(`[initialised a ${model.config.modelType} model with ${count.toLocaleString('en-US')} parameters (vocabulary ${tokenizer.vocabSize}) in ${config.output}]\n`);

@@ -8,11 +8,18 @@
 // punctuation and whitespace, in both @huggingface/tokenizers and the Rust `tokenizers` library.
 // Digits are single tokens so that numbers are spelled digit by digit (small models do arithmetic
 // better that way). Unknown letter runs become <unk>.
+//
+// tokenizer_config.json is written for transformers too (transformers-class.ts): the generic class
+// (and, for model types where transformers 5 would force its own class, an auto_map), the named
+// special tokens, model_max_length = the model's max_position_embeddings, and the chat template
+// inside tokenizer_config.json, where every transformers version from 4.34 on reads it (a separate
+// chat_template.jinja is read only from 4.4x on).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARITH_VOCABULARY } from '../data/arith.ts';
 import { BOXED_INSTRUCTION } from '../rl/prompt.ts';
+import { genericTokenizerClassFields } from './transformers-class.ts';
 
 export const CHATML_TEMPLATE =
   "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
@@ -27,16 +34,26 @@ const DIGITS = [...'0123456789'];
 /** A run of letters, or any other single character (digit, punctuation, whitespace). */
 const SPLIT_PATTERN = '[A-Za-z]+|[^A-Za-z]';
 
+export interface WordTokenizerOptions {
+  /** the specials, in id order from 0 (default WORD_TOKENIZER_SPECIALS) */
+  specials?: readonly string[];
+  /** config.json's model_type of the model the tokenizer is for (default qwen2) */
+  modelType?: string;
+  /** the model's max_position_embeddings (default 512) */
+  modelMaxLength?: number;
+}
+
 export interface WordTokenizerFiles {
   tokenizerJson: Record<string, unknown>;
   tokenizerConfig: Record<string, unknown>;
 }
 
 /**
- * Builds the two files. `words` are letter-only words (duplicates ignored); `specials` come first
+ * Builds the two files. `words` are letter-only words (duplicates ignored); the specials come first
  * (ids 0..), the first is the pad token, and the one named "<|im_end|>" (else the first) is EOS.
  */
-export function buildWordTokenizer(words: readonly string[], specials: readonly string[] = WORD_TOKENIZER_SPECIALS): WordTokenizerFiles {
+export function buildWordTokenizer(words: readonly string[], options: WordTokenizerOptions = {}): WordTokenizerFiles {
+  const specials = options.specials ?? WORD_TOKENIZER_SPECIALS;
   for (const w of words) if (!/^[A-Za-z]+$/.test(w)) throw new Error(`buildWordTokenizer: "${w}" is not a word of letters only`);
   if (specials.length === 0) throw new Error('buildWordTokenizer: at least one special token (the pad token) is needed');
   const tokens = [...new Set([...specials, ...WHITESPACE, ...DIGITS, ...PUNCTUATION, ...[...words].sort()])];
@@ -63,8 +80,8 @@ export function buildWordTokenizer(words: readonly string[], specials: readonly 
     unk_token: unk,
     chat_template: CHATML_TEMPLATE,
     clean_up_tokenization_spaces: false,
-    model_max_length: 512,
-    tokenizer_class: 'PreTrainedTokenizerFast',
+    model_max_length: options.modelMaxLength ?? 512,
+    ...genericTokenizerClassFields(options.modelType ?? 'qwen2'),
   };
   return { tokenizerJson, tokenizerConfig };
 }
