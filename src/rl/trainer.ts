@@ -40,6 +40,7 @@ import { policyLoss } from './loss.ts';
 import { completionLogprobs } from './policy.ts';
 import { rewardFunctions, type RewardInput } from './rewards.ts';
 import { promptIds as formatPrompt } from './prompt.ts';
+import { answerDiversity, answerScalars, gatherAnswers, repeatedNgramShare, type AnswerDiversity } from './answer-diversity.ts';
 import type { ComputeDtype, GrpoConfig } from './config.ts';
 import { trainingOptimizer } from './precision.ts';
 import { singleProcess, type DataParallel } from './data-parallel.ts';
@@ -83,6 +84,8 @@ export interface StepMetrics {
   /** wall-clock phases of the step on rank 0; communicate is the part of backward spent exchanging gradients */
   seconds: { generate: number; score: number; backward: number; communicate: number };
   samples: { prompt: string; completion: string; reward: number }[];
+  /** how varied the step's answers and completions are (answer-diversity.ts; absent in older runs) */
+  answers?: AnswerDiversity;
 }
 
 const mean = (v: readonly number[]) => (v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length);
@@ -253,11 +256,11 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
 
       // 5. Metrics over the whole step (every process's sequences), log, checkpoint.
       const totalReward = rewardsByFunction[0]!.map((_, i) => rewardsByFunction.reduce((sum, r, f) => sum + config.rewards[f]!.weight * r[i]!, 0));
-      const correctness = sequences.map((s) => {
+      const answers = sequences.map((s) => extractAnswer(s.text ?? ''));
+      const correctness = sequences.map((s, i) => {
         const label = prompts[s.prompt]!.label;
         if (label === undefined) return -1; // unlabelled: left out of the accuracy
-        const answer = extractAnswer(s.text ?? '');
-        return answer !== undefined && answersEquivalent(answer, label) ? 1 : 0;
+        return answers[i] !== undefined && answersEquivalent(answers[i]!, label) ? 1 : 0;
       });
       // One row per sequence, gathered from every process: the k rewards, then these columns.
       const k = config.rewards.length;
@@ -291,6 +294,7 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
           communicate: parallel.communicationSeconds - communicatedBefore,
         },
         samples: sequences.slice(0, config.logCompletions).map((s, i) => ({ prompt: prompts[s.prompt]!.question, completion: s.text ?? '', reward: totalReward[i]! })),
+        answers: answerDiversity(gatherAnswers(parallel, answers), config.numGenerations, parallel.gather(sequences.map((s) => repeatedNgramShare(s.tokenIds)))),
       };
       history.push(metrics);
       // A stop asked for on any rank ends every rank's loop here, after a checkpoint.
@@ -340,6 +344,7 @@ export function scalarsOf(m: StepMetrics): Record<string, number> {
     'seconds/score': m.seconds.score,
     'seconds/backward': m.seconds.backward,
     'seconds/communicate': m.seconds.communicate,
+    ...(m.answers ? answerScalars(m.answers) : {}),
   };
 }
 

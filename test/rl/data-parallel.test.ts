@@ -88,6 +88,8 @@ test('2 processes end 3 steps with the weights of 1 process; each run resumes wi
         assert.ok(Math.abs(a[key] - b[key]) <= 1e-5 * Math.max(1, Math.abs(a[key])), `step ${a.step} ${key}: ${a[key]} vs ${b[key]}`);
       }
       assert.ok(Math.abs(a.selfCertainty.std - b.selfCertainty.std) <= 1e-4, `step ${a.step}: certainty std over all sequences`);
+      assert.deepEqual(b.answers, a.answers, `step ${a.step}: the answers of every process, gathered`);
+      assert.ok(a.answers!.answeredShare > 0.5 && a.answers!.top.length > 0, `step ${a.step}: the embedded model boxes its answers`);
     }
 
     // Saved with 1, resumed with 2; saved with 2, resumed with 1: both reach step 5 alike.

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '../../src/torch/index.ts';
 import { Tokenizer } from '../../src/tokenizer/index.ts';
 import { resolveGrpoConfig } from '../../src/rl/config.ts';
-import { readMetrics, train } from '../../src/rl/trainer.ts';
+import { readMetrics, scalarsOf, train } from '../../src/rl/trainer.ts';
 import { latestCheckpoint } from '../../src/rl/checkpoint.ts';
 import { parameterBytes } from '../helpers/model-bytes.ts';
 
@@ -39,6 +39,11 @@ test('three steps move every parameter, log finite metrics and checkpoint atomic
       assert.ok(m.selfCertainty.mean > 0 && m.gradNorm > 0);
       assert.deepEqual(Object.keys(m.rewards), ['self-certainty', 'format']);
       assert.equal(m.samples.length, 1);
+      // Answer diversity, logged every step (the random fixture model rarely boxes an answer).
+      const a = m.answers!;
+      assert.ok(a.distinctShare >= 0 && a.distinctShare <= a.answeredShare && a.answeredShare <= 1, JSON.stringify(a));
+      assert.ok(a.top.reduce((sum, t) => sum + t.count, 0) <= 6 && a.repeatedNgramShare >= 0 && a.repeatedNgramShare <= 1, JSON.stringify(a));
+      assert.equal(scalarsOf(m)['answers/distinct_share'], a.distinctShare);
     }
     assert.ok(history[2]!.kl > 0, 'the policy drifted from the reference');
     const latest = latestCheckpoint(run)!;
