@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commonAnswersTable, runReport, trainingCharts } from '../../src/cli/report.ts';
+import { commonAnswersTable, resolveReportConfig, runReport, trainingCharts } from '../../src/cli/report.ts';
 import type { StepMetrics } from '../../src/rl/trainer.ts';
 
 /** Step n of 20: ever fewer distinct answers, ever more of them "10". */
@@ -49,7 +49,7 @@ test('report writes the diversity charts and the table for a run that logged the
   const run = mkdtempSync(join(tmpdir(), 'intuitor-report-answers-'));
   try {
     writeFileSync(join(run, 'metrics.jsonl'), Array.from({ length: 20 }, (_, i) => `${JSON.stringify(step(i + 1))}\n`).join(''));
-    const written = await runReport({ run }, { stderr: { write: () => true } as never });
+    const written = await runReport(resolveReportConfig({ run }), { stderr: { write: () => true } as never });
     for (const name of ['answers', 'digits', 'repetition', 'self-certainty', 'kl', 'accuracy']) assert.ok(written.includes(join(run, `${name}.png`)), name);
     const html = readFileSync(join(run, 'report.html'), 'utf8');
     assert.match(html, /<h2>Most common answers<\/h2>/);
@@ -59,7 +59,7 @@ test('report writes the diversity charts and the table for a run that logged the
     const old = mkdtempSync(join(tmpdir(), 'intuitor-report-old-'));
     const { answers: _answers, ...rest } = step(1);
     writeFileSync(join(old, 'metrics.jsonl'), `${JSON.stringify(rest)}\n`);
-    const oldWritten = await runReport({ run: old }, { stderr: { write: () => true } as never });
+    const oldWritten = await runReport(resolveReportConfig({ run: old }), { stderr: { write: () => true } as never });
     assert.ok(!oldWritten.some((f) => /answers|digits|repetition/.test(f)));
     assert.ok(!existsSync(join(old, 'answers.png')));
     assert.doesNotMatch(readFileSync(join(old, 'report.html'), 'utf8'), /Most common answers/);
