@@ -13,7 +13,8 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Fields, readJsonObject, type Json } from './json-fields.ts';
+import { readJsonObject } from '../config/json-file.ts';
+import { Fields, type Json } from './json-fields.ts';
 import { parseRopeSettings, type RopeScaling } from './rope-config.ts';
 
 export type { RopeScaling } from './rope-config.ts';
@@ -71,9 +72,9 @@ const classDefaults: Record<ModelType, { maxPositionEmbeddings: number; headDim?
 export function loadModelConfig(dir: string): ModelConfig {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${dir} is not a Hugging Face model folder: it has no config.json`);
-  const raw = readJsonObject(configPath);
+  const raw = readJsonObject(configPath, 'model configuration');
   const generationPath = join(dir, 'generation_config.json');
-  const generation = existsSync(generationPath) ? readJsonObject(generationPath) : {};
+  const generation = existsSync(generationPath) ? readJsonObject(generationPath, 'generation configuration') : {};
   return parseModelConfig(raw, generation, configPath, generationPath);
 }
 

@@ -1,12 +1,9 @@
-// Typed reads of a model folder's JSON files (config.json, generation_config.json): each field is
-// checked for its type and range, and every problem is an Error naming the file and the field.
+// Typed fields of a model folder's JSON files (config.json, generation_config.json): each field is
+// checked for its type and range, and every problem is an Error naming the file and the field. The
+// files themselves are read by src/config/json-file.ts, whose errors name the file, line and column.
 // A field that is absent or null takes its fallback, as transformers treats both the same way.
 
-import { readFileSync } from 'node:fs';
-
 export type Json = Record<string, unknown>;
-
-export const isJsonObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class Fields {
   /**
@@ -56,22 +53,4 @@ export class Fields {
   optionalInt(field: string): number | undefined {
     return this.has(field) ? this.int(field) : undefined;
   }
-}
-
-/** A JSON file that must hold an object; errors name the path. */
-export function readJsonObject(path: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (!isJsonObject(json)) throw new Error(`${path} must hold a JSON object`);
-  return json;
 }

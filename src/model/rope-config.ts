@@ -13,7 +13,8 @@
 // Rope types: default, linear, llama3 and yarn are what the decoder implements (src/model/rope.ts);
 // dynamic, longrope and any other type are refused by name rather than silently run as default.
 
-import { Fields, isJsonObject, type Json } from './json-fields.ts';
+import { isJsonObject } from '../config/json-file.ts';
+import { Fields, type Json } from './json-fields.ts';
 
 export type RopeScaling =
   | { type: 'none' }
