@@ -163,8 +163,10 @@ export function parseRopeSettings(raw: Json, file: string, maxPositionEmbeddings
   }
 }
 
-/** DeepSeek-style yarn: with both mscale and mscale_all_dim, the attention factor is their ratio. */
-// (transformers tests both for truthiness, so a 0 means "not given" there too.)
+/**
+ * DeepSeek-style yarn: with both mscale and mscale_all_dim, the attention factor is their ratio.
+ * (transformers tests both for truthiness, so a 0 means "not given" there too.)
+ */
 function mscaleAttentionFactor(p: Fields, factor: number): number | undefined {
   const mscale = p.json.mscale;
   const mscaleAllDim = p.json.mscale_all_dim;
