@@ -2,7 +2,7 @@
 // config.json file and a tokenizer folder (or 'arith', the built-in word tokenizer of the arith task).
 // vocab_size and the special-token ids are taken from the tokenizer so the two always agree.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -11,6 +11,7 @@ import { arithTokenizerWords, buildWordTokenizer, writeWordTokenizer } from '../
 import { initModel, MODEL_PRESETS, newModelConfigJson } from '../model/init.ts';
 import { saveModel } from '../model/load.ts';
 import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
+import { readJsonObject } from '../config/json-file.ts';
 
 export const initFlags = {
   config: { type: 'string', default: 'arith-tiny', help: `a config.json file, or a preset: ${Object.keys(MODEL_PRESETS).join(', ')}` },
@@ -30,7 +31,7 @@ export function resolveInitConfig(values: Record<string, unknown>): InitConfig {
 }
 
 export async function runInit(config: InitConfig, io: { stderr: Writable }): Promise<void> {
-  const base = MODEL_PRESETS[config.config] ?? (JSON.parse(readFileSync(config.config, 'utf8')) as Record<string, unknown>);
+  const base = MODEL_PRESETS[config.config] ?? readJsonObject(config.config, 'model configuration');
   const builtTokenizer = config.tokenizer === 'arith' ? mkdtempSync(join(tmpdir(), 'intuitor-tokenizer-')) : undefined;
   try {
     if (builtTokenizer) writeWordTokenizer(builtTokenizer, buildWordTokenizer(arithTokenizerWords()));

@@ -2,7 +2,8 @@
 // run's metrics.jsonl), so a run that is stopped (even killed) can resume: a line is written with
 // one append; a last line cut short by a crash is left out on reading, and the run redoes that unit.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, truncateSync, writeSync } from 'node:fs';
+import { decodeUtf8, readFileBytes } from '../config/json-file.ts';
 
 /**
  * The complete lines of `path` parsed (none when it does not exist), and the bytes they take: a
@@ -11,11 +12,12 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync,
  */
 export function readCompleteJsonLines<T>(path: string, describe: (line: number, message: string) => string): { records: T[]; completeBytes: number; cut: boolean } {
   if (!existsSync(path)) return { records: [], completeBytes: 0, cut: false };
-  const text = readFileSync(path, 'utf8');
-  const complete = text.lastIndexOf('\n') + 1;
+  // Bytes first: the cut is found in bytes (a cut line may end inside a UTF-8 sequence), and only
+  // the complete lines are decoded, strictly.
+  const bytes = readFileBytes(path);
+  const completeBytes = bytes.lastIndexOf(0x0a) + 1;
   const records: T[] = [];
-  text
-    .slice(0, complete)
+  decodeUtf8(bytes.subarray(0, completeBytes), path)
     .split('\n')
     .forEach((line, i) => {
       if (line.trim() === '') return;
@@ -25,7 +27,7 @@ export function readCompleteJsonLines<T>(path: string, describe: (line: number, 
         throw new Error(describe(i + 1, (e as Error).message));
       }
     });
-  return { records, completeBytes: Buffer.byteLength(text.slice(0, complete)), cut: complete < text.length };
+  return { records, completeBytes, cut: completeBytes < bytes.length };
 }
 
 /** The complete records of `path` (none when it does not exist); truncates a partial last line. */

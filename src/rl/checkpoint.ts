@@ -20,13 +20,14 @@
 // it would drop every update that has not yet moved a rounded weight, and the resumed run would
 // part from the unbroken one.
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { saveModel } from '../model/load.ts';
 import { openCheckpoint, writeSafetensors } from '../model/safetensors.ts';
 import type { RunIdentity } from './run-identity.ts';
+import { parseJson, readJsonObject } from '../config/json-file.ts';
 
 export interface TrainerState {
   /** optimizer steps completed */
@@ -134,26 +135,25 @@ export function saveTrainingCheckpoint(runDir: string, parts: { model: CausalLM;
   return final;
 }
 
+/** A JSON object of a run folder; any error names the file and says the folder was left alone. */
+function readRunFile(path: string, what: string): Record<string, unknown> {
+  try {
+    return readJsonObject(path, what);
+  } catch (error) {
+    throw new Error(`${path} is corrupt or unreadable: ${(error as Error).message}; the run folder was left as it is`, { cause: error });
+  }
+}
+
 /** The newest complete checkpoint of a run folder, or undefined when it has none yet. */
 export function latestCheckpoint(runDir: string): { dir: string; state: TrainerState } | undefined {
   const latestPath = join(runDir, 'latest.json');
   if (!existsSync(latestPath)) return undefined;
-  let latest: { checkpoint?: unknown };
-  try {
-    latest = JSON.parse(readFileSync(latestPath, 'utf8'));
-  } catch (e) {
-    throw new Error(`${latestPath} is corrupt (${(e as Error).message}); the run folder was left as it is`);
-  }
+  const latest = readRunFile(latestPath, "run's pointer to its newest checkpoint") as { checkpoint?: unknown };
   if (typeof latest.checkpoint !== 'string') throw new Error(`${latestPath} names no checkpoint; the run folder was left as it is`);
   const dir = join(runDir, latest.checkpoint);
   const statePath = join(dir, 'trainer-state.json');
   if (!existsSync(statePath)) throw new Error(`checkpoint ${dir} named by ${latestPath} is missing or incomplete; the run folder was left as it is`);
-  let state: TrainerState;
-  try {
-    state = JSON.parse(readFileSync(statePath, 'utf8'));
-  } catch (e) {
-    throw new Error(`${statePath} is corrupt (${(e as Error).message}); the run folder was left as it is`);
-  }
+  const state = readRunFile(statePath, 'trainer state') as unknown as TrainerState;
   if (!Number.isInteger(state.step) || !Number.isInteger(state.dataCursor) || typeof state.configFingerprint !== 'string') {
     throw new Error(`${statePath} lacks step, dataCursor or configFingerprint; the run folder was left as it is`);
   }
@@ -168,10 +168,10 @@ export function loadOptimizerState(checkpointDir: string, model: CausalLM, optim
   const path = join(checkpointDir, 'optimizer.safetensors');
   const file = openCheckpoint(path);
   try {
-    const steps = JSON.parse(String(file.metadata.steps ?? '{}')) as Record<string, number>;
-    const options = JSON.parse(String(file.metadata.options ?? 'null')) as torch.AdamWStateDict['options'] | null;
+    const steps = parseJson(String(file.metadata.steps ?? '{}'), `${path}: metadata "steps"`) as Record<string, number>;
+    const options = parseJson(String(file.metadata.options ?? 'null'), `${path}: metadata "options"`) as torch.AdamWStateDict['options'] | null;
     if (options === null) throw new Error(`${path} has no optimizer options in its metadata`);
-    const lossScale = file.metadata.lossScale === undefined ? null : (JSON.parse(String(file.metadata.lossScale)) as torch.GradScalerState);
+    const lossScale = file.metadata.lossScale === undefined ? null : (parseJson(String(file.metadata.lossScale), `${path}: metadata "lossScale"`) as torch.GradScalerState);
     const names = [...model.params.keys()];
     const needsMasters = optimizer.stateDict().masters.some((m) => m !== null);
     if (needsMasters && !names.some((name) => file.has(`master.${name}`))) {
@@ -185,7 +185,11 @@ export function loadOptimizerState(checkpointDir: string, model: CausalLM, optim
         return { step: steps[name]!, expAvg: file.load(`exp_avg.${name}`, where), expAvgSq: file.load(`exp_avg_sq.${name}`, where) };
       });
       const masters = names.map((name) => (file.has(`master.${name}`) ? file.load(`master.${name}`, { ...where, dtype: 'float32' }) : null));
-      optimizer.loadStateDict({ adamw: { options, state }, masters, lossScale });
+      try {
+        optimizer.loadStateDict({ adamw: { options, state }, masters, lossScale });
+      } catch (error) {
+        throw new Error(`${path}: ${(error as Error).message}`, { cause: error }); // e.g. the state of another model
+      }
     });
   } finally {
     file.close();
