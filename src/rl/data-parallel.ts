@@ -94,7 +94,16 @@ export function processGroupParallel(group: ProcessGroup, device?: string): Data
       });
     },
     broadcastParameters(params) {
-      timed(() => torch.noGrad(() => group.broadcast([...params], 0)));
+      timed(() =>
+        torch.noGrad(() =>
+          torch.scope(() => {
+            // Gloo has no bfloat16 (libtorch 1.13): half-precision weights travel as float32, exactly.
+            const sent = params.map((p) => (group.backend === 'gloo' && (p.dtype === 'bfloat16' || p.dtype === 'float16') ? p.float() : p));
+            group.broadcast(sent, 0);
+            sent.forEach((s, i) => s !== params[i] && params[i]!.copy_(s));
+          }),
+        ),
+      );
     },
     get communicationSeconds() {
       return seconds;

@@ -97,7 +97,8 @@ export class MixedPrecisionAdamW {
     if (this.#unscaled) throw new Error('MixedPrecisionAdamW: backward() after clipGradNorm() and before step(); the gradients of this step were already unscaled');
     if (this.scaler) {
       const scale = this.scaler.scale;
-      scope(() => loss.mul(scale).backward());
+      // Scaled in float32: a float16 loss times 2^16 would overflow before backward starts.
+      scope(() => loss.float().mul(scale).backward());
     } else {
       loss.backward();
     }
