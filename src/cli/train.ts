@@ -43,7 +43,8 @@ function resolveFromConfigFile(path: string, fromFlags: Record<string, unknown>)
   try {
     return resolveGrpoConfig({ ...readConfigFile(grpoFlags, path), ...fromFlags });
   } catch (error) {
-    throw new Error(`--config ${path}: ${(error as Error).message}`, { cause: error });
+    const message = (error as Error).message;
+    throw new Error(`--config ${message.startsWith(path) ? message : `${path}: ${message}`}`, { cause: error });
   }
 }
 

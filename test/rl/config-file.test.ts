@@ -55,7 +55,7 @@ test('--resume on a model folder says it is one, instead of "--model is required
 
 test('--config: fs errors name the path; cross-field errors name the file', () => {
   withRun((run, folder) => {
-    assert.throws(() => resolveTrainConfig({ config: run }, new Set()), new RegExp(`^Error: --config ${run}: ${run}: cannot read the configuration file: it is a folder, not a file \\(EISDIR\\)`));
+    assert.throws(() => resolveTrainConfig({ config: run }, new Set()), new RegExp(`^Error: --config ${run}: cannot read the configuration file: it is a folder, not a file \\(EISDIR\\)`));
     const missing = join(folder, 'missing.json');
     assert.throws(() => resolveTrainConfig({ config: missing }, new Set()), new RegExp(`${missing}: cannot read the configuration file: no such file \\(ENOENT\\)`));
     const file = join(folder, 'grpo.json');
