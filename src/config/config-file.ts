@@ -16,8 +16,7 @@ export function checkConfigFields(specs: FlagSpecs, fields: Record<string, unkno
     if (ignore.includes(key)) continue;
     const spec = specs[key];
     if (spec === undefined) {
-      const close = closestName(key, Object.keys(specs));
-      unknown.push(close === undefined ? `"${key}"` : `"${key}" (did you mean "${close}"?)`);
+      unknown.push(key);
       continue;
     }
     const expected = expectedType(spec);
@@ -34,7 +33,14 @@ export function checkConfigFields(specs: FlagSpecs, fields: Record<string, unkno
     if (problem) throw new Error(`${source}: ${key}: ${problem}, found ${value}`);
     out[key] = value;
   }
-  if (unknown.length > 0) throw new Error(`${source}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the fields are the flags in camelCase (e.g. numGenerations)`);
+  if (unknown.length > 0) {
+    const guesses = unknown.flatMap((key) => {
+      const close = closestName(key, Object.keys(specs));
+      return close === undefined ? [] : [unknown.length > 1 ? `${close} for ${key}` : close];
+    });
+    const hint = guesses.length > 0 ? `did you mean ${guesses.join(', ')}?` : 'e.g. numGenerations';
+    throw new Error(`${source}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the fields are the flags in camelCase (${hint})`);
+  }
   return out;
 }
 
