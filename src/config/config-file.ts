@@ -8,12 +8,11 @@ import { describeValue, readJsonObject } from './json-file.ts';
 import { closestName } from './did-you-mean.ts';
 import { expectedType, numberProblem, type FlagSpecs } from './flags.ts';
 
-/** Checks each field of `fields` (read from `source`) against `specs`; returns them unchanged. Keys in `ignore` are allowed and left out. */
-export function checkConfigFields(specs: FlagSpecs, fields: Record<string, unknown>, source: string, ignore: readonly string[] = []): Record<string, unknown> {
+/** Checks each field of `fields` (read from `source`) against `specs`; returns them unchanged. */
+export function checkConfigFields(specs: FlagSpecs, fields: Record<string, unknown>, source: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const unknown: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
-    if (ignore.includes(key)) continue;
     const spec = specs[key];
     if (spec === undefined) {
       unknown.push(key);
