@@ -42,7 +42,7 @@ export async function readQaDataset(path: string, options: DatasetReadOptions & 
 }
 
 /** The (prompt, completion) text pairs of a dataset file, fields checked (token lengths: fitPromptCompletions). */
-export async function readPromptCompletionTexts(path: string, options: DatasetReadOptions, bad: BadRows): Promise<PromptCompletionText[]> {
+export async function readPromptCompletionTexts(path: string, options: Pick<DatasetReadOptions, 'maxLineBytes'>, bad: BadRows): Promise<PromptCompletionText[]> {
   const rows = await readDatasetRows(path, { bad, ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}) });
   return promptCompletionsFromRows(rows, path, bad);
 }

@@ -30,8 +30,6 @@ export interface ReadRowsOptions {
   maxLineBytes?: number;
 }
 
-export const DATASET_EXTENSIONS = ['.jsonl', '.ndjson', '.parquet'];
-
 /** Every usable row of a .jsonl or .parquet file; a bad row goes to options.bad. */
 export async function readDatasetRows(path: string, options: ReadRowsOptions = {}): Promise<DatasetRow[]> {
   if (!existsSync(path)) throw new Error(`dataset ${path} does not exist`);

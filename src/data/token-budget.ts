@@ -68,10 +68,12 @@ export function fitTokens(parts: readonly TokenPart[], budget: TokenBudget, enco
     const partIds = part.ids();
     ids.push(partIds);
     used += partIds.length;
+    if (used > room) break; // the parts after it cannot fit: they stay untokenized
   }
   if (used > room) {
-    const split = parts.length > 1 ? ` (${parts.map((p, i) => `${p.field} ${ids[i]!.length}`).join(', ')})` : '';
-    return { problem: `${fields}: expected ${limitText(budget, room)}, found ${used}${parts.length === 1 ? ' with the prompt format applied' : split}` };
+    const partial = ids.length < parts.length;
+    const split = parts.length > 1 ? ` (${ids.map((partIds, i) => `${parts[i]!.field} ${partIds.length}`).join(', ')}${partial ? ' alone' : ''})` : ' with the prompt format applied';
+    return { problem: `${fields}: expected ${limitText(budget, room)}, found ${partial ? 'at least ' : ''}${used}${split}` };
   }
   return { ids };
 }

@@ -150,3 +150,20 @@ test('skipped rows: counted, the first three reasons quoted; --limit reads only 
     rmSync(folder, { recursive: true, force: true });
   }
 });
+
+test('a part that already overflows leaves the next one untokenized', () => {
+  const budget = { contextLength: 8, reserved: 0, model: 'm' };
+  let completionCalls = 0;
+  const fit = fitTokens(
+    [
+      { field: 'prompt', text: 'a b c d e f g h i j', ids: () => [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
+      { field: 'completion', text: 'x', ids: () => (completionCalls++, [11]) },
+    ],
+    budget,
+    (t) => t.split(' ').map(() => 0),
+  );
+  assert.deepEqual(fit, { problem: 'prompt + completion: expected at most 8 tokens (m has 8 positions, max_position_embeddings), found at least 10 (prompt 10 alone)' });
+  assert.equal(completionCalls, 0);
+  const both = fitTokens([{ field: 'prompt', text: 'a', ids: () => [1, 2, 3] }, { field: 'completion', text: 'b', ids: () => [4, 5, 6, 7, 8, 9] }], budget, () => []);
+  assert.deepEqual(both, { problem: 'prompt + completion: expected at most 8 tokens (m has 8 positions, max_position_embeddings), found 9 (prompt 3, completion 6)' });
+});
