@@ -15,8 +15,6 @@ export type JsonlLine = { line: number; value: Record<string, unknown> } | { lin
 
 export interface JsonlOptions {
   maxLineBytes?: number;
-  /** a name for the file in errors (default: the path) */
-  source?: string;
 }
 
 function parseLine(bytes: Buffer, line: number, source: string): JsonlLine | undefined {
@@ -42,7 +40,7 @@ function parseLine(bytes: Buffer, line: number, source: string): JsonlLine | und
 /** Every non-blank line of a JSONL file, in order; fs errors (missing file, a folder) throw, naming the path. */
 export async function* jsonlLines(path: string, options: JsonlOptions = {}): AsyncGenerator<JsonlLine> {
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  const source = options.source ?? path;
+  const source = path;
   const stream = createReadStream(path);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
