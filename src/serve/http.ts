@@ -102,7 +102,9 @@ async function writeEvents(res: ServerResponse, response: StreamResponse, contex
   };
   res.on('close', onClose);
   try {
-    res.writeHead(response.status, { connection: 'keep-alive', 'x-accel-buffering': 'no', ...response.headers });
+    // No Connection header of our own: Node answers `Connection: close` (and closes the socket at the
+    // end) to clients that ask for it or speak HTTP/1.0; keep-alive stays for those that allow it.
+    res.writeHead(response.status, { 'x-accel-buffering': 'no', ...response.headers });
     res.flushHeaders();
     while (!gone) {
       const next = await iterator.next();
