@@ -1,17 +1,18 @@
-// POST /v1/chat/completions and POST /v1/completions: validate, build the prompt, check it against
-// the limits and the model's context, queue the candidates with the scheduler, then answer with
-// the chosen choices (JSON) or stream every candidate's text as server-sent events.
+// POST /v1/chat/completions and POST /v1/completions: validate, build the prompt (its text measured
+// before it is tokenized), check it against the limits and the model's context, queue the
+// candidates with the scheduler, then answer with the chosen choices (JSON) or stream every
+// candidate's text as server-sent events.
 
 import { randomUUID } from 'node:crypto';
-import { ChatTemplateError } from '../tokenizer/index.ts';
+import { ChatTemplateError, type ChatMessage } from '../tokenizer/index.ts';
 import type { ServeContext } from './context.ts';
 import { chooseCandidates, mean } from './candidates.ts';
-import { invalidRequest, modelNotFound, RequestCancelledError, toApiError } from './errors.ts';
+import { invalidRequest, modelNotFound, publicError, RequestCancelledError } from './errors.ts';
 import { parseChatRequest, parseCompletionRequest, type ChatParams, type CompletionParams } from './params.ts';
 import { chatCompletionBody, chunkBody, sseEvent, SSE_DONE, textCompletionBody, usageChunkBody, usageOf, type ResponseMeta } from './responses.ts';
 import type { GenerationJob } from './scheduler.ts';
 import { DeltaDecoder, EventChannel } from './stream.ts';
-import type { EngineSequence, JsonResponse, ServeResponse, StreamResponse } from './types.ts';
+import type { Engine, EngineSequence, JsonResponse, ServeResponse, StreamResponse } from './types.ts';
 
 /** max_tokens of /v1/completions when the request gives none (OpenAI's legacy default). */
 export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
@@ -21,8 +22,8 @@ export async function handleCompletion(endpoint: 'chat' | 'completion', body: un
   const { engine, limits } = context;
   const params = endpoint === 'chat' ? parseChatRequest(body, limits) : parseCompletionRequest(body, limits);
   if (params.model !== engine.modelId) throw modelNotFound(params.model);
-  const prompt = promptIds(params, context);
   const promptParam = endpoint === 'chat' ? 'messages' : 'prompt';
+  const prompt = promptIds(params, context, promptParam);
   if (prompt.length > limits.maxPromptTokens) {
     throw invalidRequest(
       `This server's maximum prompt length is ${limits.maxPromptTokens} tokens. However, your ${promptParam} resulted in ${prompt.length} tokens. Please reduce the length of the ${promptParam}.`,
@@ -57,12 +58,29 @@ export async function handleCompletion(endpoint: 'chat' | 'completion', body: un
   return response;
 }
 
-function promptIds(params: ChatParams | CompletionParams, { engine }: ServeContext): number[] {
-  if (params.kind === 'completion') {
-    const ids = engine.encodeText(params.prompt);
-    if (ids.length === 0) throw invalidRequest("Invalid 'prompt': it is empty (no tokens); generation needs at least one prompt token.", 'prompt', 'invalid_value');
-    return ids;
+/**
+ * The prompt's token ids. Its text is measured first: text of more bytes than maxPromptTokens
+ * tokens can stand for is refused without tokenizing it (a few MB of one long word would keep the
+ * tokenizer, and with it the whole server, busy for a minute).
+ */
+function promptIds(params: ChatParams | CompletionParams, { engine, limits }: ServeContext, promptParam: string): number[] {
+  const text = params.kind === 'chat' ? renderChat(params.messages, engine) : params.prompt;
+  const bytes = Buffer.byteLength(text);
+  const most = limits.maxPromptTokens * engine.maxBytesPerToken;
+  if (bytes > most) {
+    throw invalidRequest(
+      `This server's maximum prompt length is ${limits.maxPromptTokens} tokens. However, your ${promptParam} is ${bytes} bytes of text, more than that many tokens of this model can hold (${most} bytes). Please reduce the length of the ${promptParam}.`,
+      promptParam,
+      'context_length_exceeded',
+    );
   }
+  // A rendered template writes its special tokens out; the tokenizer must not add more.
+  const ids = engine.encodeText(text, { addSpecialTokens: params.kind === 'completion' });
+  if (ids.length === 0) throw invalidRequest(`Invalid '${promptParam}': it is empty (no tokens); generation needs at least one prompt token.`, promptParam, 'invalid_value');
+  return ids;
+}
+
+function renderChat(messages: ChatMessage[], engine: Engine): string {
   if (!engine.hasChatTemplate) {
     throw invalidRequest(
       `The model \`${engine.modelId}\` has no chat template (its tokenizer_config.json defines no chat_template), so it cannot serve /v1/chat/completions. Use /v1/completions with a plain prompt.`,
@@ -71,7 +89,7 @@ function promptIds(params: ChatParams | CompletionParams, { engine }: ServeConte
     );
   }
   try {
-    return engine.encodeChat(params.messages);
+    return engine.renderChat(messages);
   } catch (error) {
     if (error instanceof ChatTemplateError) throw invalidRequest(`The chat template rejected these messages: ${error.message}`, 'messages', 'invalid_value');
     throw error;
@@ -124,7 +142,7 @@ function streamCompletion(endpoint: 'chat' | 'completion', params: ChatParams | 
     (error: unknown) => {
       detach();
       // Cancelled: no one is reading; the stream just ends.
-      if (!(error instanceof RequestCancelledError)) channel.push(sseEvent(toApiError(error).toJSON()));
+      if (!(error instanceof RequestCancelledError)) channel.push(sseEvent(publicError(error, context.redact).toJSON()));
       channel.end();
     },
   );

@@ -1,6 +1,7 @@
-// What the handler serves with: the engine, the limits, the API key and the scheduler that
-// serializes generation. Built once per server; the handler itself keeps no state.
+// What the handler serves with: the engine, the limits, the API key, the scheduler that serializes
+// generation and the redaction of error messages. Built once per server; the handler keeps no state.
 
+import { pathRedactor } from './errors.ts';
 import { resolveLimits, type ServeLimits } from './limits.ts';
 import { Scheduler } from './scheduler.ts';
 import type { Engine } from './types.ts';
@@ -13,6 +14,8 @@ export interface ServeContext {
   scheduler: Scheduler;
   /** unexpected errors (the client sees a generic 500) */
   onError: (error: unknown) => void;
+  /** clears a message for a client: the engine's private paths become the model id */
+  redact: (text: string) => string;
 }
 
 export interface ServeContextOptions {
@@ -27,5 +30,6 @@ export function createServeContext(options: ServeContextOptions): ServeContext {
   if (options.apiKey !== undefined && options.apiKey.trim() === '') throw new Error('the API key must not be empty');
   const onError = options.onError ?? ((error: unknown) => console.error('intuitor serve:', error));
   const scheduler = new Scheduler(options.engine, { queueCapacity: limits.queueCapacity, maxBatchSequences: limits.maxBatchSequences, onError });
-  return { engine: options.engine, limits, apiKey: options.apiKey, scheduler, onError };
+  const redact = pathRedactor(options.engine.privatePaths ?? [], options.engine.modelId);
+  return { engine: options.engine, limits, apiKey: options.apiKey, scheduler, onError, redact };
 }

@@ -1,12 +1,14 @@
 // The real engine: a loaded causal LM and its tokenizer behind the Engine interface. Generation
 // stops at the model's and the tokenizer's EOS ids (as `intuitor generate` does) and at the
-// request's stop strings; its texts are decoded with special tokens skipped.
+// request's stop strings; its texts are decoded with special tokens skipped. Chat-template errors
+// lose the tokenizer's folder (their prefix): they go to clients, who have no business with it.
 
+import { realpathSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { generate } from '../generate/generate.ts';
 import { loadModel } from '../model/load.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
-import { Tokenizer, type ChatMessage } from '../tokenizer/index.ts';
+import { ChatTemplateError, Tokenizer, type ChatMessage } from '../tokenizer/index.ts';
 import type { Engine, EngineBatch, EngineSequence } from './types.ts';
 
 export interface ModelEngine extends Engine {
@@ -16,8 +18,17 @@ export interface ModelEngine extends Engine {
   dispose(): void;
 }
 
-/** An engine over a model and tokenizer already loaded (the caller keeps ownership of the model). */
-export function createModelEngine(model: CausalLM, tokenizer: Tokenizer, modelId: string): ModelEngine {
+/**
+ * NFKC, the most a tokenizer.json normalizer does, shrinks UTF-8 text at most 4-fold (a 4-byte
+ * mathematical letter such as U+1D400 becomes one ASCII byte).
+ */
+const NORMALIZER_SHRINK = 4;
+
+/**
+ * An engine over a model and tokenizer already loaded (the caller keeps ownership of the model).
+ * `privatePaths`: where they were loaded from (the tokenizer's folder is always included).
+ */
+export function createModelEngine(model: CausalLM, tokenizer: Tokenizer, modelId: string, privatePaths: readonly string[] = []): ModelEngine {
   const eosTokenIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];
   return {
     modelId,
@@ -27,8 +38,18 @@ export function createModelEngine(model: CausalLM, tokenizer: Tokenizer, modelId
     get hasChatTemplate() {
       return tokenizer.hasChatTemplate;
     },
-    encodeChat: (messages: ChatMessage[]) => tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tokenize: true }),
-    encodeText: (text: string) => tokenizer.encode(text, { addSpecialTokens: true }),
+    maxBytesPerToken: longestTokenBytes(tokenizer) * NORMALIZER_SHRINK,
+    privatePaths: [tokenizer.source, ...privatePaths],
+    renderChat(messages: ChatMessage[]): string {
+      try {
+        return tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tokenize: false });
+      } catch (error) {
+        const prefix = `${tokenizer.source}: `;
+        if (error instanceof ChatTemplateError && error.message.startsWith(prefix)) throw new ChatTemplateError(error.message.slice(prefix.length), { cause: error });
+        throw error;
+      }
+    },
+    encodeText: (text: string, options: { addSpecialTokens?: boolean } = {}) => tokenizer.encode(text, { addSpecialTokens: options.addSpecialTokens ?? true }),
     decode: (tokenIds: number[]) => tokenizer.decode(tokenIds, { skipSpecialTokens: true }),
     async generate(batch: EngineBatch): Promise<EngineSequence[]> {
       const onToken = batch.onToken;
@@ -56,9 +77,24 @@ export function createModelEngine(model: CausalLM, tokenizer: Tokenizer, modelId
   };
 }
 
+/**
+ * The UTF-8 length of the longest token as the vocabulary spells it. That spelling is never shorter
+ * than the text the token decodes to: byte-level tokens spell each byte as one character of 1-2
+ * bytes, SentencePiece spells a space as U+2581 (3 bytes) and a byte as <0xNN>.
+ */
+function longestTokenBytes(tokenizer: Tokenizer): number {
+  let longest = 1;
+  for (let id = 0; id < tokenizer.vocabSize; id++) {
+    const token = tokenizer.idToToken(id);
+    if (token !== undefined && token.length * 3 > longest) longest = Math.max(longest, Buffer.byteLength(token));
+  }
+  for (const { content } of tokenizer.addedTokens) longest = Math.max(longest, Buffer.byteLength(content));
+  return longest;
+}
+
 /** Loads a model folder (weights and tokenizer) as an engine; the id defaults to the folder's name. */
 export async function loadModelEngine(dir: string, options: { modelId?: string; dtype?: 'float32' | 'bfloat16' } = {}): Promise<ModelEngine> {
   const tokenizer = await Tokenizer.fromDir(dir);
   const model = loadModel(dir, { dtype: options.dtype ?? 'float32' });
-  return createModelEngine(model, tokenizer, options.modelId ?? basename(resolve(dir)));
+  return createModelEngine(model, tokenizer, options.modelId ?? basename(resolve(dir)), [dir, resolve(dir), realpathSync(dir)]);
 }

@@ -1,6 +1,6 @@
 // OpenAI-shaped errors: {error: {message, type, param, code}} with the HTTP status OpenAI uses.
 // Anything thrown inside the handler that is not an ApiError becomes a 500 server_error whose
-// message does not leak internals.
+// message does not leak internals; the messages of the others are cleared of the server's paths.
 
 import type { JsonResponse } from './types.ts';
 
@@ -77,6 +77,23 @@ export class RequestCancelledError extends ApiError {
 /** Any thrown value -> an ApiError (unknown errors become a generic 500). */
 export function toApiError(error: unknown): ApiError {
   return error instanceof ApiError ? error : serverError();
+}
+
+/** toApiError with `redact` applied to the message: what a client may be shown. */
+export function publicError(error: unknown, redact: (text: string) => string): ApiError {
+  const api = toApiError(error);
+  const message = redact(api.message);
+  return message === api.message ? api : new ApiError(api.status, message, api.type, api.param, api.code, api.headers);
+}
+
+/**
+ * Replaces every occurrence of `paths` (longest first, so a file inside a folder goes as a whole)
+ * by `replacement`. Paths that name no folder (no separator) are left out: they cannot be told
+ * from ordinary words.
+ */
+export function pathRedactor(paths: readonly string[], replacement: string): (text: string) => string {
+  const hidden = [...new Set(paths.map((p) => p.replace(/(.)[\\/]+$/, '$1')))].filter((p) => /[\\/]/.test(p) && p.length > 1).sort((a, b) => b.length - a.length);
+  return (text) => hidden.reduce((out, path) => (out.includes(path) ? out.split(path).join(replacement) : out), text);
 }
 
 export function errorResponse(error: ApiError): JsonResponse {

@@ -1,6 +1,7 @@
 // Typed reads of request fields with OpenAI's error messages and codes. A field that is absent or
 // null reads as undefined (OpenAI treats null as "not given"); a field of the wrong type or out of
-// range is a 400 naming the parameter.
+// range is a 400 naming the parameter. A number with no bound of its own must still be finite, and
+// an integer exact in a double.
 
 import { invalidRequest, type ApiError } from './errors.ts';
 
@@ -10,6 +11,7 @@ export function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
+  if (Number.isNaN(value)) return 'NaN';
   if (typeof value === 'number' && Number.isInteger(value)) return 'an integer';
   if (typeof value === 'number') return 'a decimal';
   if (typeof value === 'string') return 'a string';
@@ -38,13 +40,17 @@ interface Bounds {
   max?: number;
 }
 
+// Without a bound of its own, an integer must still be exact in a double (seeds go to the sampler
+// as they are), and a decimal finite: 1e999 parses as Infinity.
 function checkBounds(param: string, value: number, bounds: Bounds, integer: boolean): number {
   const kind = integer ? 'integer' : 'decimal';
-  if (bounds.min !== undefined && value < bounds.min) {
-    throw invalidRequest(`Invalid '${param}': ${kind} below minimum value. Expected a value >= ${bounds.min}, but got ${value} instead.`, param, `${kind}_below_min_value`);
+  const min = bounds.min ?? (integer ? Number.MIN_SAFE_INTEGER : -Number.MAX_VALUE);
+  const max = bounds.max ?? (integer ? Number.MAX_SAFE_INTEGER : Number.MAX_VALUE);
+  if (value < min) {
+    throw invalidRequest(`Invalid '${param}': ${kind} below minimum value. Expected a value >= ${min}, but got ${value} instead.`, param, `${kind}_below_min_value`);
   }
-  if (bounds.max !== undefined && value > bounds.max) {
-    throw invalidRequest(`Invalid '${param}': ${kind} above maximum value. Expected a value <= ${bounds.max}, but got ${value} instead.`, param, `${kind}_above_max_value`);
+  if (value > max) {
+    throw invalidRequest(`Invalid '${param}': ${kind} above maximum value. Expected a value <= ${max}, but got ${value} instead.`, param, `${kind}_above_max_value`);
   }
   return value;
 }
@@ -52,15 +58,28 @@ function checkBounds(param: string, value: number, bounds: Bounds, integer: bool
 export function optionalInteger(obj: JsonObject, key: string, bounds: Bounds = {}, param = key): number | undefined {
   const value = get(obj, key);
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw wrongType(param, 'an integer', value);
+  if (typeof value !== 'number' || Number.isNaN(value) || (Number.isFinite(value) && !Number.isInteger(value))) throw wrongType(param, 'an integer', value);
   return checkBounds(param, value, bounds, true);
 }
 
 export function optionalNumber(obj: JsonObject, key: string, bounds: Bounds = {}, param = key): number | undefined {
   const value = get(obj, key);
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw wrongType(param, 'a number', value);
+  if (typeof value !== 'number' || Number.isNaN(value)) throw wrongType(param, 'a number', value);
   return checkBounds(param, value, bounds, false);
+}
+
+/**
+ * Text that becomes a prompt or a stop string must be well-formed Unicode: JSON can spell a lone
+ * UTF-16 surrogate ("\ud800"), which no UTF-8 text contains and a tokenizer would silently replace.
+ */
+export function checkText(param: string, value: string): string {
+  const lone = /[\uD800-\uDFFF]/u.exec(value);
+  if (lone) {
+    const unit = lone[0].charCodeAt(0).toString(16);
+    throw invalidRequest(`Invalid '${param}': it contains a lone UTF-16 surrogate (\\u${unit} at index ${lone.index}), which is not a Unicode character.`, param, 'invalid_unicode');
+  }
+  return value;
 }
 
 export function optionalBoolean(obj: JsonObject, key: string, param = key): boolean | undefined {

@@ -7,7 +7,9 @@
 //   POST /v1/completions
 //
 // With an API key configured, every /v1 route needs `Authorization: Bearer <key>`. Every error is
-// OpenAI-shaped ({error: {message, type, param, code}}).
+// OpenAI-shaped ({error: {message, type, param, code}}), and names none of the server's files (the
+// model folder's path is replaced by the model id: see ServeContext.redact). Bodies arrive as bytes
+// or text and are decoded and parsed here (body.ts), so every malformed body gets the same 400s.
 //
 // A request's `signal` (aborted when its client goes away) cancels its generation: a waiting
 // request leaves the queue, a running one stops generating. Its answer is then a 499
@@ -16,7 +18,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServeContext } from './context.ts';
 import { handleCompletion } from './completions.ts';
-import { ApiError, errorResponse, invalidRequest, methodNotAllowed, modelNotFound, toApiError, unauthorized, unknownUrl } from './errors.ts';
+import { parseBody } from './body.ts';
+import { ApiError, errorResponse, methodNotAllowed, modelNotFound, publicError, unauthorized, unknownUrl } from './errors.ts';
 import type { HeaderValue, JsonResponse, ServeRequest, ServeResponse } from './types.ts';
 
 type Route = (request: ServeRequest, context: ServeContext, match: string[]) => Promise<ServeResponse> | ServeResponse;
@@ -35,7 +38,7 @@ const routes: RouteEntry[] = [
     pattern: /^\/v1\/models\/(.+)$/,
     methods: {
       GET: (_r, ctx, [id]) => {
-        const model = decodeURIComponent(id!);
+        const model = decodeModelId(id!);
         if (model !== ctx.engine.modelId) throw modelNotFound(model);
         return json(200, modelCard(ctx));
       },
@@ -61,7 +64,16 @@ export async function handleRequest(request: ServeRequest, context: ServeContext
     throw unknownUrl(method, path);
   } catch (error) {
     if (!(error instanceof ApiError)) context.onError(error);
-    return errorResponse(toApiError(error));
+    return errorResponse(publicError(error, context.redact));
+  }
+}
+
+/** A model id from the URL; a malformed %-escape is no id of ours (a 404, not a crash). */
+function decodeModelId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
   }
 }
 
@@ -71,21 +83,6 @@ function json(status: number, body: unknown): JsonResponse {
 
 function modelCard(context: ServeContext): Record<string, unknown> {
   return { id: context.engine.modelId, object: 'model', created: SERVER_STARTED, owned_by: 'intuitor', max_model_len: context.engine.contextLength };
-}
-
-/** Parsed JSON passes through; raw text is parsed here, so bad JSON gets OpenAI's 400. */
-function parseBody(body: unknown): unknown {
-  if (typeof body !== 'string') return body;
-  if (body.trim() === '') return undefined;
-  try {
-    return JSON.parse(body);
-  } catch {
-    throw invalidRequest(
-      'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload.)',
-      null,
-      'invalid_json',
-    );
-  }
 }
 
 function header(headers: Record<string, HeaderValue>, name: string): string | undefined {

@@ -12,7 +12,8 @@ export { createModelEngine, loadModelEngine, type ModelEngine } from './engine.t
 export { DEFAULT_LIMITS, resolveLimits, type ServeLimits } from './limits.ts';
 export { Scheduler, type GenerationJob, type SchedulerStats } from './scheduler.ts';
 export { ApiError, RequestCancelledError } from './errors.ts';
-export { isLoopbackHost, startServer, type RunningServer, type StartServerOptions } from './http.ts';
+export { DEFAULT_TIMEOUTS, isLoopbackHost, startServer, type RunningServer, type ServerTimeouts, type StartServerOptions } from './http.ts';
+export { MAX_JSON_DEPTH } from './body.ts';
 export {
   isStreamResponse,
   type Engine,

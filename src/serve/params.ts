@@ -7,6 +7,7 @@ import { SELECTION_METHODS, type SelectionMethod } from '../select/index.ts';
 import type { ChatMessage } from '../tokenizer/index.ts';
 import { invalidRequest } from './errors.ts';
 import {
+  checkText,
   field,
   isObject,
   missing,
@@ -135,13 +136,14 @@ function parseCommon(obj: JsonObject, limits: ServeLimits): GenerationParams {
 
 function parseStop(value: unknown): string[] {
   if (value === undefined) return [];
-  if (typeof value === 'string') return value === '' ? [] : [value];
+  if (typeof value === 'string') return value === '' ? [] : [checkText('stop', value)];
   if (!Array.isArray(value)) throw wrongType('stop', 'a string or an array of strings', value);
   if (value.length > 4) {
     throw invalidRequest(`Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${value.length} instead.`, 'stop', 'array_above_max_length');
   }
   value.forEach((s, i) => {
     if (typeof s !== 'string') throw wrongType(`stop[${i}]`, 'a string', s);
+    checkText(`stop[${i}]`, s);
   });
   return (value as string[]).filter((s) => s !== '');
 }
@@ -160,11 +162,11 @@ function parseSelection(value: unknown): SelectionParams | undefined {
 
 function parsePrompt(value: unknown): string {
   if (value === undefined) throw missing('prompt');
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return checkText('prompt', value);
   if (!Array.isArray(value)) throw wrongType('prompt', 'a string or an array of one string', value);
   if (value.length !== 1) throw invalidRequest(`Invalid 'prompt': this server takes one prompt per request, got an array of ${value.length}.`, 'prompt', 'invalid_value');
   if (typeof value[0] !== 'string') throw wrongType('prompt[0]', 'a string (token-id prompts are not supported)', value[0]);
-  return value[0];
+  return checkText('prompt[0]', value[0]);
 }
 
 function parseMessages(value: unknown): ChatMessage[] {
@@ -188,13 +190,13 @@ function parseContent(value: unknown, role: string, param: string): string {
     if (role === 'assistant') return '';
     throw missing(param);
   }
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return checkText(param, value);
   if (!Array.isArray(value)) throw wrongType(param, 'a string or an array of content parts', value);
   return value
     .map((part, j) => {
       if (!isObject(part)) throw wrongType(`${param}[${j}]`, 'an object', part);
       if (part.type !== 'text') throw invalidRequest(`Content parts of type ${JSON.stringify(part.type)} are not supported by this server; only "text" is.`, `${param}[${j}].type`, 'invalid_value');
-      return requiredString(part, 'text', `${param}[${j}].text`);
+      return checkText(`${param}[${j}].text`, requiredString(part, 'text', `${param}[${j}].text`));
     })
     .join('');
 }

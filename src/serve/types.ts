@@ -6,7 +6,7 @@ import type { ChatMessage } from '../tokenizer/index.ts';
 
 export type HeaderValue = string | string[] | undefined;
 
-/** One HTTP request as the handler sees it; `body` is parsed JSON, raw text, or undefined. */
+/** One HTTP request as the handler sees it; `body` is parsed JSON, raw bytes or text, or undefined. */
 export interface ServeRequest {
   method: string;
   /** the URL path, with or without a query string */
@@ -85,10 +85,18 @@ export interface Engine {
   /** positions the model supports (config.json's max_position_embeddings) */
   readonly contextLength: number;
   readonly hasChatTemplate: boolean;
-  /** the chat template with the generation prompt appended, as token ids */
-  encodeChat(messages: ChatMessage[]): number[];
-  /** a plain prompt as token ids (with what the tokenizer adds, e.g. a BOS token) */
-  encodeText(text: string): number[];
+  /**
+   * An upper bound on the UTF-8 bytes of prompt text one token can stand for: a prompt longer than
+   * maxPromptTokens x this cannot fit, and is refused before it is tokenized (tokenizing costs
+   * time in proportion to the text, and more on long words).
+   */
+  readonly maxBytesPerToken: number;
+  /** the engine's own filesystem paths (its model folder): responses never name them */
+  readonly privatePaths?: readonly string[];
+  /** the chat template with the generation prompt appended, as text (special tokens written out) */
+  renderChat(messages: ChatMessage[]): string;
+  /** text as token ids; addSpecialTokens (default true) adds what the tokenizer adds, e.g. a BOS token */
+  encodeText(text: string, options?: { addSpecialTokens?: boolean }): number[];
   /** ids -> text, special tokens skipped (the same decoding as EngineSequence.text) */
   decode(tokenIds: number[]): string;
   /** one sequence per row of `batch.prompts`, in row order */

@@ -23,6 +23,8 @@ export class FakeEngine implements Engine {
   readonly modelId = 'fake-model';
   contextLength = 64;
   hasChatTemplate = true;
+  /** one code point per token: at most 4 UTF-8 bytes */
+  readonly maxBytesPerToken = 4;
   readonly calls: EngineBatch[] = [];
   /** texts by row (cycled) instead of the generated letters */
   texts: string[] | undefined;
@@ -32,8 +34,8 @@ export class FakeEngine implements Engine {
   #waiters: (() => void)[] = [];
   #started: (() => void)[] = [];
 
-  encodeChat(messages: { role: string; content: string }[]): number[] {
-    return this.encodeText(messages.map((m) => `<${m.role}>${m.content}`).join(''));
+  renderChat(messages: { role: string; content: string }[]): string {
+    return messages.map((m) => `<${m.role}>${m.content}`).join('');
   }
 
   encodeText(text: string): number[] {
@@ -110,8 +112,10 @@ export function recordingEngine(engine: Engine): { engine: Engine; results: Engi
     get hasChatTemplate() {
       return engine.hasChatTemplate;
     },
-    encodeChat: (messages) => engine.encodeChat(messages),
-    encodeText: (text) => engine.encodeText(text),
+    maxBytesPerToken: engine.maxBytesPerToken,
+    ...(engine.privatePaths ? { privatePaths: engine.privatePaths } : {}),
+    renderChat: (messages) => engine.renderChat(messages),
+    encodeText: (text, options) => engine.encodeText(text, options),
     decode: (tokenIds) => engine.decode(tokenIds),
     async generate(batch) {
       for (const resolve of started.splice(0)) resolve(batch);
