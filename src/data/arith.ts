@@ -15,8 +15,10 @@
 import type { QaItem } from './qa.ts';
 import { buildProblem, type ArithLevel } from './arith-scenes.ts';
 import { SeededRandom } from './seeded-random.ts';
+import { drawStyles, solutionInStyle, type StyleMix } from './arith-solution-styles.ts';
 
 export { ARITH_VOCABULARY, type ArithLevel } from './arith-scenes.ts';
+export { ARITH_SOLUTION_STYLES, parseStyleMix, type ArithSolutionStyle, type StyleMix } from './arith-solution-styles.ts';
 
 export const ARITH_LEVELS: readonly ArithLevel[] = [1, 2, 3, 4];
 const TEST_BUCKETS = 8;
@@ -99,9 +101,15 @@ export function arithQaItems(options: ArithOptions): QaItem[] {
   return arithProblems(options).map(({ index, question, label }) => ({ index, question, label }));
 }
 
-/** The problems as supervised fine-tuning pairs: the question, then its worked solution. */
-export function arithSftExamples(options: ArithOptions): ArithSftExample[] {
-  return arithProblems(options).map(({ question, solution }) => ({ prompt: question, completion: solution }));
+/**
+ * The problems as supervised fine-tuning pairs: the question, then its solution, written in the
+ * generator's worked style or, with `styles`, in a style drawn per example from that mix
+ * (arith-solution-styles.ts; the draw does not look at the problem).
+ */
+export function arithSftExamples(options: ArithOptions & { styles?: StyleMix }): ArithSftExample[] {
+  const problems = arithProblems(options);
+  const styles = options.styles === undefined ? undefined : drawStyles(problems.length, options.styles, options.seed ?? 0);
+  return problems.map(({ question, solution }, i) => ({ prompt: question, completion: styles ? solutionInStyle(solution, styles[i]!) : solution }));
 }
 
 interface CheckedOptions {

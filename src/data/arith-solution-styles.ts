@@ -1,0 +1,127 @@
+// Ways to write the solution of an arith problem (arith.ts), for making a starting policy that
+// holds more than one way to answer:
+//
+//   worked    the generator's own solution: one "x op y = z" line per step, each result written
+//             in one go, then "The answer is \boxed{z}."
+//   columns   a scratchpad: every addition and subtraction is worked column by column from the
+//             units, with carries and borrows, so that each written number is a one-digit fact
+//             or a copy; then the same boxed line. Products are written in one line, as in worked.
+//   answer    the answer alone: "\boxed{z}." (a one-shot guess for a model that cannot add in
+//             its head)
+//
+// Why columns: a small model learns one-digit facts and copying quickly and reliably, while a
+// whole sum in one token is a lookup over every pair of operands it can only partly memorise.
+// Nothing in the text depends on whether a model would get the problem right: every style of
+// every problem is correct, and which style a training example gets is drawn independently of the
+// problem (styledSolutions), so any link between a style's confidence and its accuracy is the
+// model's own.
+
+import { SeededRandom } from './seeded-random.ts';
+
+export const ARITH_SOLUTION_STYLES = ['worked', 'columns', 'answer'] as const;
+export type ArithSolutionStyle = (typeof ARITH_SOLUTION_STYLES)[number];
+
+/** The words the styles add to the arith vocabulary (ARITH_VOCABULARY). */
+export const SOLUTION_STYLE_WORDS: readonly string[] = ['borrow', 'carry'];
+
+/** The column-by-column working of `x op y` (non-negative integers; for '-', x >= y), one line each. */
+export function columnLines(x: number, op: '+' | '-', y: number): string[] {
+  if (!(Number.isSafeInteger(x) && Number.isSafeInteger(y) && x >= 0 && y >= 0)) throw new RangeError(`columnLines: operands must be non-negative integers, got ${x} and ${y}`);
+  if (op === '-' && y > x) throw new RangeError(`columnLines: ${x} - ${y} would be negative`);
+  const xs = digitsFromUnits(x);
+  const ys = digitsFromUnits(y);
+  const columns = Math.max(xs.length, ys.length);
+  const lines = [`${x} ${op} ${y}:`];
+  let carry = 0; // the carry (addition) or borrow (subtraction) into this column, 0 or 1
+  for (let i = 0; i < columns; i++) {
+    const a = xs[i] ?? 0;
+    const b = ys[i] ?? 0;
+    const last = i === columns - 1;
+    if (op === '+') {
+      const sum = a + b + carry;
+      // the last column writes its whole sum (it becomes the leading digits), so it carries nothing
+      lines.push(`${a} + ${b}${carry ? ' + 1' : ''} = ${sum}${sum >= 10 && !last ? ', carry 1' : ''}.`);
+      carry = sum >= 10 ? 1 : 0;
+    } else {
+      const left = `${a}${carry ? ' - 1' : ''} - ${b}`;
+      const difference = a - carry - b;
+      if (difference < 0) {
+        lines.push(`${left}: borrow, 1${a}${carry ? ' - 1' : ''} - ${b} = ${difference + 10}.`);
+        carry = 1;
+      } else {
+        lines.push(`${left} = ${difference}.`);
+        carry = 0;
+      }
+    }
+  }
+  lines.push(`${x} ${op} ${y} = ${op === '+' ? x + y : x - y}.`);
+  return lines;
+}
+
+function digitsFromUnits(n: number): number[] {
+  return String(n).split('').reverse().map(Number);
+}
+
+const STEP_LINE = /(\d+) ([-+*]) (\d+) = (\d+)/;
+const ANSWER_LINE = /^The answer is \\boxed\{(\d+)\}\.$/;
+
+/** `worked` (a generator solution) rewritten in `style`. */
+export function solutionInStyle(worked: string, style: ArithSolutionStyle): string {
+  if (style === 'worked') return worked;
+  const lines = worked.split('\n');
+  const answer = ANSWER_LINE.exec(lines[lines.length - 1] ?? '');
+  if (!answer) throw new Error(`solutionInStyle: the last line of a worked solution must be "The answer is \\boxed{n}.", got ${JSON.stringify(lines[lines.length - 1])}`);
+  if (style === 'answer') return `\\boxed{${answer[1]}}.`;
+  const out: string[] = [];
+  for (const line of lines.slice(0, -1)) {
+    const step = STEP_LINE.exec(line);
+    if (!step) throw new Error(`solutionInStyle: not a step line: ${JSON.stringify(line)}`);
+    const [, x, op, y, z] = step;
+    out.push(...(op === '*' ? [`${x} * ${y} = ${z}.`] : columnLines(Number(x), op as '+' | '-', Number(y))));
+  }
+  out.push(lines[lines.length - 1]!);
+  return out.join('\n');
+}
+
+/** How often each style is drawn: a share per style, summing to 1. */
+export type StyleMix = Partial<Record<ArithSolutionStyle, number>>;
+
+/** Parses "columns=0.3,answer=0.7" (or one style name alone, meaning all of it). */
+export function parseStyleMix(text: string, field = 'style mix'): StyleMix {
+  const mix: StyleMix = {};
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new Error(`${field}: expected style=share pairs such as "columns=0.3,answer=0.7", got an empty value`);
+  for (const part of parts) {
+    const [name, share] = part.includes('=') ? part.split('=').map((s) => s.trim()) : [part, parts.length === 1 ? '1' : undefined];
+    if (!ARITH_SOLUTION_STYLES.includes(name as ArithSolutionStyle)) throw new Error(`${field}: unknown style ${JSON.stringify(name)}; styles are ${ARITH_SOLUTION_STYLES.join(', ')}`);
+    const value = Number(share);
+    if (share === undefined || share === '' || !Number.isFinite(value) || value < 0) throw new Error(`${field}: ${name} needs a share between 0 and 1, as in ${name}=0.5; got ${JSON.stringify(part)}`);
+    if (name! in mix) throw new Error(`${field}: ${name} is given twice`);
+    mix[name as ArithSolutionStyle] = value;
+  }
+  checkStyleMix(mix, field);
+  return mix;
+}
+
+export function checkStyleMix(mix: StyleMix, field = 'style mix'): void {
+  const total = Object.values(mix).reduce((a, b) => a + (b ?? 0), 0);
+  if (Math.abs(total - 1) > 1e-9) throw new Error(`${field}: the shares must sum to 1, they sum to ${Number(total.toPrecision(12))}`);
+}
+
+/**
+ * The style of each of `count` examples, drawn independently of the problems from `seed` (its own
+ * stream, so the problems are the same whatever the mix).
+ */
+export function drawStyles(count: number, mix: StyleMix, seed: number): ArithSolutionStyle[] {
+  checkStyleMix(mix);
+  const rng = new SeededRandom((seed ^ 0x5bd1e995) >>> 0);
+  const entries = ARITH_SOLUTION_STYLES.filter((s) => (mix[s] ?? 0) > 0).map((s) => [s, mix[s]!] as const);
+  return Array.from({ length: count }, () => {
+    let u = rng.next();
+    for (const [style, share] of entries) {
+      if (u < share) return style;
+      u -= share;
+    }
+    return entries[entries.length - 1]![0];
+  });
+}
