@@ -48,6 +48,7 @@ export const grpoFlags = {
   system: { type: 'string', default: INTUITOR_SYSTEM_PROMPT, help: "system prompt: a system message with --chat, else a first paragraph (default: the Intuitor paper's; '' for none)" },
   instruction: { type: 'string', default: '', help: 'appended to each question after a newline' },
   saveSteps: { type: 'int', default: 50, min: 1, help: 'checkpoint every this many steps (and at the end)' },
+  saveTotalLimit: { type: 'int', min: 1, help: 'keep only the newest this many checkpoints (default: all); older ones are deleted once a newer one is complete' },
   logCompletions: { type: 'int', default: 2, min: 0, help: 'sampled completions written to the log per step' },
   seed: { type: 'int', default: 0, min: 0, help: 'seeds data order, sampling and initialisation' },
   dtype: { type: 'string', default: 'float32', choices: computeDtypes, help: 'compute dtype; bfloat16/float16 keep float32 master weights and AdamW state (float16: CUDA only, with dynamic loss scaling)' },

@@ -10,24 +10,26 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../../src/torch/index.ts';
 import { openCheckpoint } from '../../src/model/safetensors.ts';
+import { freeLoopbackPort as freePort } from '../../src/torch/distributed.ts';
 import { latestCheckpoint } from '../../src/rl/checkpoint.ts';
 
 const bin = fileURLToPath(new URL('../../bin/intuitor.mjs', import.meta.url));
 const fixture = fileURLToPath(new URL('../fixtures/llama-tiny', import.meta.url));
 
-test('a bfloat16 run on 2 processes ends within 5% of the update of the same run on 1', () => {
+test('a bfloat16 run on 2 processes ends within 5% of the update of the same run on 1', async () => {
   const root = mkdtempSync(join(tmpdir(), 'intuitor-bf16-dp-'));
   try {
     const data = join(root, 'data.jsonl');
     writeFileSync(data, ['1+1', '2+2'].map((q) => JSON.stringify({ question: q })).join('\n'));
-    const runWith = (nproc: number) => {
+    const runWith = async (nproc: number) => {
       const output = join(root, `nproc-${nproc}`);
       const result = spawnSync(process.execPath, [bin, 'train', '--model', fixture, '--data', data, '--output', output, '--steps', '2', '--prompts-per-step', '2',
-        '--num-generations', '2', '--max-completion-length', '3', '--learning-rate', '1e-4', '--instruction', '', '--system', '', '--dtype', 'bfloat16', '--nproc', String(nproc)], { encoding: 'utf8', timeout: 180_000 });
+        '--num-generations', '2', '--max-completion-length', '3', '--learning-rate', '1e-4', '--instruction', '', '--system', '', '--dtype', 'bfloat16',
+        '--nproc', String(nproc), '--master-port', String(await freePort())], { encoding: 'utf8', timeout: 300_000 });
       assert.equal(result.status, 0, result.stderr);
-      return join(latestCheckpoint(output)!.dir, 'optimizer.safetensors');
+      return openCheckpoint(join(latestCheckpoint(output)!.dir, 'optimizer.safetensors'));
     };
-    const [one, two] = [runWith(1), runWith(2)].map((path) => openCheckpoint(path));
+    const [one, two] = [await runWith(1), await runWith(2)];
     const start = openCheckpoint(fixture);
     try {
       // The ranks pack their own micro-batches (other padding), so bfloat16 rounds their forward

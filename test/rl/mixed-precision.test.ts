@@ -1,7 +1,8 @@
 // Mixed-precision training end to end: a bfloat16 run's float32 master weights track a float32
 // run's over 20 steps (pure bfloat16 AdamW does not); the issue's case, 2 Intuitor steps at lr 3e-6,
 // moves the masters like float32 moves its weights; a bfloat16 run resumed from a checkpoint ends
-// bit for bit where an unbroken one does; intuitor sft --dtype; float16 is refused on the CPU.
+// bit for bit where an unbroken one does (and one from a checkpoint without masters warns); an
+// exception in a step leaks nothing; intuitor sft --dtype; float16 is refused on the CPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import * as torch from '../../src/torch/index.ts';
 import { CausalLM } from '../../src/model/causal-lm.ts';
 import { initModel } from '../../src/model/init.ts';
 import { packPromptCompletions } from '../../src/model/pack.ts';
-import { openCheckpoint } from '../../src/model/safetensors.ts';
+import { openCheckpoint, writeSafetensors } from '../../src/model/safetensors.ts';
 import { Tokenizer } from '../../src/tokenizer/index.ts';
 import { resolveGrpoConfig } from '../../src/rl/config.ts';
 import { completionLoss } from '../../src/rl/sft.ts';
@@ -47,12 +48,13 @@ function changedFraction(after: Map<string, Float64Array>, before: Map<string, F
   return changed / total;
 }
 
-test('over 20 SFT steps a bfloat16 run\'s master weights stay within 5% of the float32 run\'s update; pure bfloat16 AdamW loses the norm weights\' updates', () => {
+test('over 20 SFT steps a bfloat16 run\'s master weights stay within 15% of the float32 run\'s update; pure bfloat16 AdamW loses the norm weights\' updates', () => {
   // Tolerance: bfloat16 rounds each op's output to 8 significant bits (2^-9 relative), so the
   // gradients of a 2-layer model come out about 1-3% apart from float32's; AdamW's update follows
   // the gradient's direction, so after 20 steps the masters sit a few % of the total update away
-  // (measured here: at most 2.7% per tensor; 2.1% on the llama-tiny fixture). 5% leaves room for
-  // other CPUs' kernels; a lost update is 100%.
+  // (measured: at most 2.7% per tensor on an Intel CPU, 2.1% on the llama-tiny fixture; at most 8.3%,
+  // most tensors 4-6%, on an AMD EPYC, whose bfloat16 kernels round differently). 15% leaves room
+  // for other CPUs' kernels and still tells tracking from a lost update, which is 100%.
   const configJson = { model_type: 'llama', vocab_size: 256, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, tie_word_embeddings: false, pad_token_id: 0, eos_token_id: 2 };
   const pairs = [
     { prompt: [50, 60, 70, 80, 90], completion: [100, 110, 2] },
@@ -105,7 +107,7 @@ test('over 20 SFT steps a bfloat16 run\'s master weights stay within 5% of the f
   };
   for (const name of f32.keys()) {
     const d = deviation(mixed, name);
-    assert.ok(d < 0.05, `${name}: the masters are ${(100 * d).toFixed(2)}% of the float32 update away`);
+    assert.ok(d < 0.15, `${name}: the masters are ${(100 * d).toFixed(2)}% of the float32 update away`);
     if (name.endsWith('norm.weight')) assert.ok(deviation(pure, name) > 0.5, `${name}: pure bfloat16 AdamW kept its updates (${deviation(pure, name)})`);
   }
   for (const t of start.values()) t.dispose();
@@ -143,8 +145,8 @@ test('a bfloat16 run stopped after its step-3 checkpoint and resumed ends bit fo
   try {
     const model = fixture('llama-tiny');
     const tokenizer = await Tokenizer.fromDir(model);
-    const config = (output: string) => resolveGrpoConfig({
-      model, output, dtype: 'bfloat16', steps: 6, promptsPerStep: 2, numGenerations: 3, microBatchSize: 4, maxCompletionLength: 4,
+    const config = (output: string, steps = 6) => resolveGrpoConfig({
+      model, output, dtype: 'bfloat16', steps, promptsPerStep: 2, numGenerations: 3, microBatchSize: 4, maxCompletionLength: 4,
       learningRate: 1e-4, beta: 0.01, saveSteps: 3, seed: 1, instruction: '', system: '',
     });
     await train({ config: config(whole), tokenizer, items, log: quiet });
@@ -163,6 +165,26 @@ test('a bfloat16 run stopped after its step-3 checkpoint and resumed ends bit fo
       for (const [name, values] of x) assert.deepEqual(y.get(name), values, `${file}: ${name} differs after resuming`);
     }
     assert.equal(JSON.parse(readFileSync(join(b, 'model', 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
+
+    // A checkpoint written before the masters were saved still resumes, from the rounded weights, and says so.
+    const optimizerFile = join(b, 'optimizer.safetensors');
+    const saved = openCheckpoint(optimizerFile);
+    const moments = new Map(saved.names.filter((n) => !n.startsWith('master.')).map((n) => [n, saved.load(n).keep()]));
+    const metadata = { ...saved.metadata } as Record<string, string>;
+    saved.close();
+    writeSafetensors(optimizerFile, moments, metadata);
+    for (const t of moments.values()) t.dispose();
+    const warnings: Error[] = [];
+    const listen = (w: Error) => warnings.push(w);
+    process.on('warning', listen);
+    try {
+      await train({ config: config(broken, 7), tokenizer, items, log: quiet });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listen);
+    }
+    assert.ok(warnings.some((w) => (w as { code?: string }).code === 'INTUITOR_NO_MASTER_WEIGHTS' && /has no float32 master weights.*restart from the model's bfloat16 weights/.test(w.message)));
+    assert.equal(latestCheckpoint(broken)!.state.step, 7);
   } finally {
     rmSync(whole, { recursive: true, force: true });
     rmSync(broken, { recursive: true, force: true });
