@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import { Tokenizer } from '../tokenizer/index.ts';
 import { loadModel, saveModel } from '../model/load.ts';
-import { arithSftExamples } from '../data/arith.ts';
+import { arithSftExamples, parseStyleMix } from '../data/arith.ts';
 import { checkDtypeDevice, grpoFlags, type ComputeDtype } from '../rl/config.ts';
 import { loadModelConfig } from '../model/config.ts';
 import type { PromptCompletion } from '../model/pack.ts';
@@ -26,10 +26,12 @@ export const sftFlags = {
   batchSize: { type: 'int', default: 32, min: 1, help: 'examples per step' },
   learningRate: { type: 'number', default: 1e-3, min: 0, exclusiveMin: true, help: 'peak learning rate' },
   warmupRatio: { type: 'number', default: 0.05, min: 0, max: 1, help: 'share of the steps with linear warmup' },
+  minLrRatio: { type: 'number', default: 0, min: 0, max: 1, help: 'the cosine schedule ends at this share of the peak learning rate' },
   weightDecay: { type: 'number', default: 0.01, min: 0, help: 'AdamW decoupled weight decay' },
   maxGradNorm: { type: 'number', default: 1, min: 0, exclusiveMin: true, help: 'clip the global gradient norm to this' },
   examples: { type: 'int', default: 20000, min: 1, help: 'arith: how many distinct training problems' },
   levels: { type: 'string', default: '1,2,3,4', help: 'arith: comma-separated levels to draw from (a level named twice counts twice)' },
+  styles: { type: 'string', default: 'worked', help: "arith: how the solutions are written, one style or a mix of shares drawn per example, e.g. columns=0.35,answer=0.65 (styles: worked, the one-line steps; columns, sums worked column by column with carries and borrows; answer, the boxed answer alone)" },
   chat: { type: 'boolean', help: "format prompts with the model's chat template (as intuitor train --chat)" },
   system: { ...grpoFlags.system },
   instruction: { ...grpoFlags.instruction },
@@ -44,6 +46,7 @@ export function resolveSftConfig(values: Record<string, unknown>): SftConfig {
   const config = checkFlagValues(sftFlags, values);
   const levels = config.levels.split(',').map((s) => Number(s.trim()));
   if (levels.some((l) => ![1, 2, 3, 4].includes(l))) throw new Error(`--levels must list levels 1-4, got "${config.levels}"`);
+  parseStyleMix(config.styles, '--styles');
   checkDtypeDevice(config.dtype, config.device);
   return config;
 }
@@ -56,7 +59,7 @@ export function resolveSftConfig(values: Record<string, unknown>): SftConfig {
 export async function loadSftExamples(config: SftConfig, tokenizer: Tokenizer, eos: number | undefined, log?: Writable): Promise<PromptCompletion[]> {
   const bad = new BadRows(config.skipBadRows);
   const levels = config.levels.split(',').map((s) => Number(s.trim()) as 1 | 2 | 3 | 4);
-  const texts = config.data === 'arith' ? arithSftExamples({ split: 'train', count: config.examples, levels, seed: config.seed }) : await readPromptCompletionTexts(config.data, {}, bad);
+  const texts = config.data === 'arith' ? arithSftExamples({ split: 'train', count: config.examples, levels, seed: config.seed, styles: parseStyleMix(config.styles, '--styles') }) : await readPromptCompletionTexts(config.data, {}, bad);
   const fit = {
     ...promptFit(tokenizer, config, config.model, 0),
     completionIds: (completion: string) => [...tokenizer.encode(completion, { addSpecialTokens: false }), ...(eos !== undefined ? [eos] : [])],
@@ -79,6 +82,7 @@ export async function runSft(config: SftConfig, io: { stderr: Writable }): Promi
     let recent: number[] = [];
     const history = await sft(model, pairs, {
       steps: config.steps, batchSize: config.batchSize, learningRate: config.learningRate, warmupSteps: Math.round(config.warmupRatio * config.steps),
+      minLearningRate: config.minLrRatio * config.learningRate,
       weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm, seed: config.seed, padId: model.config.padTokenId ?? eos ?? 0, weightsDir: config.model,
       onStep: (m) => {
         recent = [...recent.slice(-19), m.loss];

@@ -125,3 +125,18 @@ export function drawStyles(count: number, mix: StyleMix, seed: number): ArithSol
     return entries[entries.length - 1]![0];
   });
 }
+
+const COLUMN_HEADER = /^\d+ [-+] \d+:$/m;
+const ANY_STEP = /\d+ [-+*] \d+ = \d+/;
+
+/**
+ * Which style a model's response is written in, read from its shape alone (not its numbers):
+ * 'columns' if it works a sum column by column, 'worked' if it has one-line steps, 'answer' if it
+ * opens with the boxed answer; undefined for anything else.
+ */
+export function solutionStyleOf(response: string): ArithSolutionStyle | undefined {
+  if (COLUMN_HEADER.test(response)) return 'columns';
+  if (ANY_STEP.test(response)) return 'worked';
+  if (response.trimStart().startsWith('\\boxed{')) return 'answer';
+  return undefined;
+}

@@ -80,6 +80,12 @@ export interface RunBestOfNOptions {
   /** the dataset's name or path, recorded with each item */
   dataName?: string;
   progress?: NodeJS.WritableStream & { isTTY?: boolean };
+  /**
+   * items sampled together in one generate call (default 1). Each item still draws from its own
+   * generator seeded with seed + index, so batching changes only the float rounding of the padded
+   * rows, not which seed an item gets; it costs memory for itemsPerCall * n sequences at once.
+   */
+  itemsPerCall?: number;
 }
 
 /** Runs (or resumes) best-of-N over the items; returns every record, old and new, in item order. */
@@ -108,48 +114,55 @@ export async function runBestOfN(options: RunBestOfNOptions): Promise<BonRecord[
   let correct = previous.filter((r) => r.correct).length;
   let labelled = previous.filter((r) => r.correct !== undefined).length;
   progress.resume(done.size);
-  for (const item of todo) {
-    const sequences = await generate(model, [promptIds(tokenizer, item.question, { chat: settings.chat, instruction: settings.instruction, system: settings.systemPrompt ?? '' })], {
+  const itemsPerCall = options.itemsPerCall ?? 1;
+  if (!Number.isSafeInteger(itemsPerCall) || itemsPerCall < 1) throw new Error(`runBestOfN: itemsPerCall must be a positive integer, got ${itemsPerCall}`);
+  const format = { chat: settings.chat, instruction: settings.instruction, system: settings.systemPrompt ?? '' };
+  for (let start = 0; start < todo.length; start += itemsPerCall) {
+    const chunk = todo.slice(start, start + itemsPerCall);
+    const generated = await generate(model, chunk.map((item) => promptIds(tokenizer, item.question, format)), {
       maxNewTokens: settings.maxNewTokens,
       n: settings.n,
       temperature: settings.temperature,
       topP: settings.topP,
       topK: settings.topK,
       minP: settings.minP,
-      seed: settings.seed + item.index,
+      promptSeeds: chunk.map((item) => settings.seed + item.index),
       eosTokenIds,
       tokenizer,
     });
-    const responses: BonResponse[] = sequences.map((s) => ({
-      text: s.text ?? '',
-      answer: extractAnswer(s.text ?? ''),
-      tokens: s.tokenIds.length,
-      finishReason: s.finishReason,
-      selfCertainty: mean(s.selfCertainties),
-      meanLogprob: mean(s.logprobs),
-      meanEntropy: mean(s.entropies),
-    }));
-    const selection = selectBestOfN(responses, rule);
-    const isCorrect = item.label === undefined ? undefined : selection.answer !== undefined && answersEquivalent(selection.answer, item.label);
-    const record: BonRecord = {
-      index: item.index,
-      question: item.question,
-      label: item.label,
-      responses,
-      selected: { index: selection.index, answer: selection.answer, method: selection.method, p: selection.p },
-      correct: isCorrect,
-      settings: fingerprint,
-      row: rowFingerprint(item),
-      model: options.modelDir,
-      ...(options.dataName !== undefined ? { data: options.dataName } : {}),
-    };
-    appendResult(resultsPath, record);
-    done.set(item.index, record);
-    if (isCorrect !== undefined) {
-      labelled += 1;
-      if (isCorrect) correct += 1;
+    for (const [position, item] of chunk.entries()) {
+      const sequences = generated.filter((s) => s.prompt === position);
+      const responses: BonResponse[] = sequences.map((s) => ({
+        text: s.text ?? '',
+        answer: extractAnswer(s.text ?? ''),
+        tokens: s.tokenIds.length,
+        finishReason: s.finishReason,
+        selfCertainty: mean(s.selfCertainties),
+        meanLogprob: mean(s.logprobs),
+        meanEntropy: mean(s.entropies),
+      }));
+      const selection = selectBestOfN(responses, rule);
+      const isCorrect = item.label === undefined ? undefined : selection.answer !== undefined && answersEquivalent(selection.answer, item.label);
+      const record: BonRecord = {
+        index: item.index,
+        question: item.question,
+        label: item.label,
+        responses,
+        selected: { index: selection.index, answer: selection.answer, method: selection.method, p: selection.p },
+        correct: isCorrect,
+        settings: fingerprint,
+        row: rowFingerprint(item),
+        model: options.modelDir,
+        ...(options.dataName !== undefined ? { data: options.dataName } : {}),
+      };
+      appendResult(resultsPath, record);
+      done.set(item.index, record);
+      if (isCorrect !== undefined) {
+        labelled += 1;
+        if (isCorrect) correct += 1;
+      }
+      progress.tick(1, labelled > 0 ? `accuracy ${((100 * correct) / labelled).toFixed(1)}%` : undefined);
     }
-    progress.tick(1, labelled > 0 ? `accuracy ${((100 * correct) / labelled).toFixed(1)}%` : undefined);
   }
   progress.finish();
   return items.map((item) => done.get(item.index)!);

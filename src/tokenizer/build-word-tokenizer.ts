@@ -18,6 +18,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARITH_VOCABULARY } from '../data/arith.ts';
+import { SOLUTION_STYLE_WORDS } from '../data/arith-solution-styles.ts';
 import { BOXED_INSTRUCTION } from '../rl/prompt.ts';
 import { genericTokenizerClassFields } from './transformers-class.ts';
 
@@ -86,10 +87,10 @@ export function buildWordTokenizer(words: readonly string[], options: WordTokeni
   return { tokenizerJson, tokenizerConfig };
 }
 
-/** The words of the arith task: its vocabulary, the arith-tiny instruction's words and the chat roles. */
+/** The words of the arith task: its vocabulary, the solution styles' words (carry, borrow), the arith-tiny instruction's words and the chat roles. */
 export function arithTokenizerWords(): string[] {
   const instructionWords = BOXED_INSTRUCTION.match(/[A-Za-z]+/g) ?? [];
-  return [...new Set([...ARITH_VOCABULARY, ...instructionWords, 'user', 'assistant', 'system'])];
+  return [...new Set([...ARITH_VOCABULARY, ...SOLUTION_STYLE_WORDS, ...instructionWords, 'user', 'assistant', 'system'])];
 }
 
 /** Writes tokenizer.json and tokenizer_config.json into `dir` (created if missing). */

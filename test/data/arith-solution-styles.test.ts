@@ -1,10 +1,10 @@
 // Solution styles of the arith task: the column scratchpad checked by re-doing each column from the
 // text alone, the styles of every level, the style draw (shares, independence from the problems),
-// and the errors.
+// the style read back from a response, and the errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { arithProblems, arithSftExamples } from '../../src/data/arith.ts';
-import { columnLines, drawStyles, parseStyleMix, solutionInStyle } from '../../src/data/arith-solution-styles.ts';
+import { ARITH_SOLUTION_STYLES, columnLines, drawStyles, parseStyleMix, solutionInStyle, solutionStyleOf } from '../../src/data/arith-solution-styles.ts';
 import { answersEquivalent, extractAnswer } from '../../src/select/index.ts';
 
 test('columns work the examples a person would', () => {
@@ -105,4 +105,13 @@ test('style mixes parse with clear errors', () => {
   assert.throws(() => parseStyleMix('answer=0.5,answer=0.5'), /answer is given twice/);
   assert.throws(() => columnLines(3, '-', 5), /would be negative/);
   assert.throws(() => solutionInStyle('no answer here', 'columns'), /last line of a worked solution/);
+});
+
+test('solutionStyleOf reads the style of every written style back, and of nothing else', () => {
+  for (const problem of arithProblems({ split: 'train', count: 60, levels: [1, 2, 3] })) {
+    for (const style of ARITH_SOLUTION_STYLES) assert.equal(solutionStyleOf(solutionInStyle(problem.solution, style)), style, `${style}: ${problem.question}`);
+  }
+  assert.equal(solutionStyleOf('12 + 7:\n2 + 7 = 9'), 'columns', 'a cut scratchpad is still a scratchpad');
+  assert.equal(solutionStyleOf('The answer is 5.'), undefined);
+  assert.equal(solutionStyleOf(''), undefined);
 });

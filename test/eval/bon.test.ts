@@ -53,6 +53,23 @@ test('a run resumed after an interruption writes what an uninterrupted run write
   }
 });
 
+test('items sampled together draw what each item draws alone (its own seed), up to float rounding', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'intuitor-bon-'));
+  try {
+    const items = await dataset(folder);
+    const alone = await runBestOfN({ model, modelDir: dir, tokenizer, items, settings, rule, resultsPath: join(folder, 'alone.jsonl'), progress: quiet });
+    const together = await runBestOfN({ model, modelDir: dir, tokenizer, items, settings, rule, resultsPath: join(folder, 'together.jsonl'), progress: quiet, itemsPerCall: 2 });
+    assert.deepEqual(together.map((r) => r.responses.map((x) => x.text)), alone.map((r) => r.responses.map((x) => x.text)));
+    assert.deepEqual(together.map((r) => r.selected.index), alone.map((r) => r.selected.index));
+    for (const [i, r] of together.entries()) {
+      for (const [j, x] of r.responses.entries()) assert.ok(Math.abs(x.selfCertainty - alone[i]!.responses[j]!.selfCertainty) < 1e-4);
+    }
+    await assert.rejects(runBestOfN({ model, modelDir: dir, tokenizer, items, settings, rule, resultsPath: join(folder, 'x.jsonl'), progress: quiet, itemsPerCall: 0 }), /itemsPerCall must be a positive integer/);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 function record(index: number, label: string, responses: [string | undefined, number][]): BonRecord {
   return {
     index,

@@ -74,3 +74,25 @@ test('intuitor sft on arith writes a loadable model', async () => {
   a.dispose();
   b.dispose();
 });
+
+test('sft --styles draws the arith solutions from the mix; a bad mix is refused before any work', async () => {
+  const { resolveSftConfig, loadSftExamples } = await import('../../src/cli/sft.ts');
+  const { Tokenizer } = await import('../../src/tokenizer/index.ts');
+  const { solutionStyleOf } = await import('../../src/data/arith-solution-styles.ts');
+  const root = mkdtempSync(join(tmpdir(), 'intuitor-sft-styles-'));
+  try {
+    await main(['init', '--output', join(root, 'init')], { stdout: { write: () => true }, stderr: { write: () => true } } as never);
+    const config = resolveSftConfig({ model: join(root, 'init'), output: join(root, 'out'), levels: '1', examples: 400, styles: 'columns=0.35,answer=0.65', chat: true, system: '', instruction: '' });
+    const tokenizer = await Tokenizer.fromDir(config.model);
+    const examples = await loadSftExamples(config, tokenizer, 2);
+    const styles = examples.map((e) => solutionStyleOf(tokenizer.decode(e.completion, { skipSpecialTokens: true })));
+    const columns = styles.filter((s) => s === 'columns').length / styles.length;
+    assert.ok(styles.every((s) => s === 'columns' || s === 'answer'), 'only the two styles of the mix');
+    assert.ok(Math.abs(columns - 0.35) < 0.08, `columns share ${columns}`);
+    assert.ok(examples.some((e) => tokenizer.decode(e.completion).includes('carry')), 'carry is a word of the built tokenizer');
+    assert.throws(() => resolveSftConfig({ model: config.model, output: config.output, styles: 'columns=0.5,answer=0.6' }), /--styles: the shares must sum to 1/);
+    assert.throws(() => resolveSftConfig({ model: config.model, output: config.output, styles: 'colums' }), /--styles: unknown style "colums"/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
