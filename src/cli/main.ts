@@ -41,7 +41,7 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
   addFlags(program.command('sft').description('supervised fine-tuning on (prompt, completion) pairs, loss on completions only').exitOverride(), sftFlags).action(async (options) => {
     await runSft(resolveSftConfig(options), io);
   });
-  addFlags(program.command('demo').description('Intuitor on the embedded default model: measure, train a few minutes, measure again').exitOverride(), demoFlags).action(async (options) => {
+  addFlags(program.command('demo').description('both results on the embedded default model: self-certainty best-of-N and AUROC, then Intuitor (no labels) beside GRPO with correctness and the reward-hack ablations, with 95% bootstrap intervals').exitOverride(), demoFlags).action(async (options) => {
     await runDemo(resolveDemoConfig(options), io);
   });
   addFlags(program.command('report').description('training curves of a run folder: PNG plots and a self-contained HTML page').exitOverride(), reportFlags).action(async (options) => {

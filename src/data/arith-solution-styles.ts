@@ -140,3 +140,39 @@ export function solutionStyleOf(response: string): ArithSolutionStyle | undefine
   if (response.trimStart().startsWith('\\boxed{')) return 'answer';
   return undefined;
 }
+
+const ADD_COLUMN = /^(\d) \+ (\d)( \+ 1)? = (\d+)(, carry 1)?\.$/;
+const SUBTRACT_COLUMN = /^(\d)( - 1)? - (\d) = (\d+)\.$/;
+const BORROW_COLUMN = /^(\d)( - 1)? - (\d): borrow, 1(\d)( - 1)? - (\d) = (\d+)\.$/;
+
+/**
+ * The one-digit column facts of a columns-style response and how many of them are wrong (a sum or
+ * difference that is not what it says it is, a carry written where none is due, a borrow where
+ * none is needed), read line by line from the text alone. A policy that keeps the scratchpad's look while its
+ * facts go wrong has learnt the form that makes it confident, not the arithmetic.
+ */
+export function columnFactErrors(response: string): { facts: number; wrong: number } {
+  let facts = 0;
+  let wrong = 0;
+  for (const line of response.split('\n')) {
+    const add = ADD_COLUMN.exec(line);
+    const subtract = add ? null : SUBTRACT_COLUMN.exec(line);
+    const borrow = add || subtract ? null : BORROW_COLUMN.exec(line);
+    let right: boolean;
+    if (add) {
+      const sum = Number(add[1]) + Number(add[2]) + (add[3] ? 1 : 0);
+      // "carry 1" is written after a column sum of 10 or more, except in the last column (which writes the whole sum)
+      right = sum === Number(add[4]) && !(add[5] && sum < 10);
+    } else if (subtract) {
+      right = Number(subtract[1]) - (subtract[2] ? 1 : 0) - Number(subtract[3]) === Number(subtract[4]);
+    } else if (borrow) {
+      const [a, less, b] = [Number(borrow[1]), borrow[2] ? 1 : 0, Number(borrow[3])];
+      right = a - less - b < 0 && 10 + a - less - b === Number(borrow[7]) && Number(borrow[4]) === a && Number(borrow[6]) === b;
+    } else {
+      continue;
+    }
+    facts += 1;
+    if (!right) wrong += 1;
+  }
+  return { facts, wrong };
+}

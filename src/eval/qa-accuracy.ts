@@ -18,6 +18,8 @@ export interface QaEvaluation {
   count: number;
   /** per item: was the greedy answer right */
   correct: boolean[];
+  /** per item: the response and the answer extracted from it */
+  responses: { text: string; answer: string | undefined }[];
 }
 
 export async function evaluateQa(
@@ -30,6 +32,7 @@ export async function evaluateQa(
   const eosTokenIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosTokenIds])];
   const batchSize = options.batchSize ?? 32;
   const correct: boolean[] = [];
+  const responses: QaEvaluation['responses'] = [];
   let certainty = 0;
   let length = 0;
   for (let start = 0; start < items.length; start += batchSize) {
@@ -37,6 +40,7 @@ export async function evaluateQa(
     const sequences = await generate(model, batch.map((item) => promptIds(tokenizer, item.question, format)), { maxNewTokens: options.maxNewTokens, temperature: 0, eosTokenIds, tokenizer });
     for (const s of sequences) {
       const answer = extractAnswer(s.text ?? '');
+      responses.push({ text: s.text ?? '', answer });
       const label = batch[s.prompt]!.label;
       correct.push(answer !== undefined && label !== undefined && answersEquivalent(answer, label));
       certainty += s.selfCertainties.reduce((a, b) => a + b, 0) / Math.max(1, s.selfCertainties.length);
@@ -44,5 +48,5 @@ export async function evaluateQa(
     }
   }
   const n = Math.max(1, items.length);
-  return { accuracy: correct.filter(Boolean).length / n, selfCertainty: certainty / n, length: length / n, count: items.length, correct };
+  return { accuracy: correct.filter(Boolean).length / n, selfCertainty: certainty / n, length: length / n, count: items.length, correct, responses };
 }

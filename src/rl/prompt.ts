@@ -27,6 +27,9 @@ export interface PromptFormat {
 /** The prompt format models/arith-tiny was trained with. */
 export const ARITH_TINY_FORMAT: PromptFormat = { chat: true, system: '', instruction: BOXED_INSTRUCTION };
 
+/** The prompt format models/arith-mixed was trained with: the question alone, in the chat template. */
+export const ARITH_MIXED_FORMAT: PromptFormat = { chat: true, system: '', instruction: '' };
+
 export function promptText(question: string, format: Pick<PromptFormat, 'instruction'>): string {
   return format.instruction ? `${question}\n${format.instruction}` : question;
 }

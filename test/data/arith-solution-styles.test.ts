@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { arithProblems, arithSftExamples } from '../../src/data/arith.ts';
-import { ARITH_SOLUTION_STYLES, columnLines, drawStyles, parseStyleMix, solutionInStyle, solutionStyleOf } from '../../src/data/arith-solution-styles.ts';
+import { ARITH_SOLUTION_STYLES, columnFactErrors, columnLines, drawStyles, parseStyleMix, solutionInStyle, solutionStyleOf } from '../../src/data/arith-solution-styles.ts';
 import { answersEquivalent, extractAnswer } from '../../src/select/index.ts';
 
 test('columns work the examples a person would', () => {
@@ -114,4 +114,18 @@ test('solutionStyleOf reads the style of every written style back, and of nothin
   assert.equal(solutionStyleOf('12 + 7:\n2 + 7 = 9'), 'columns', 'a cut scratchpad is still a scratchpad');
   assert.equal(solutionStyleOf('The answer is 5.'), undefined);
   assert.equal(solutionStyleOf(''), undefined);
+});
+
+test('columnFactErrors finds no error in written scratchpads and each kind of wrong fact', () => {
+  for (const problem of arithProblems({ split: 'train', count: 80, levels: [1, 2] })) {
+    const written = solutionInStyle(problem.solution, 'columns');
+    const { facts, wrong } = columnFactErrors(written);
+    assert.equal(wrong, 0, written);
+    assert.ok(facts >= 1);
+  }
+  assert.deepEqual(columnFactErrors('32 + 16:\n2 + 6 = 7.\n3 + 1 = 4.\n32 + 16 = 47.'), { facts: 2, wrong: 1 });
+  assert.deepEqual(columnFactErrors('36 + 34:\n6 + 4 = 9.\n3 + 3 = 5.'), { facts: 2, wrong: 2 }, 'a dropped carry and a wrong sum');
+  assert.deepEqual(columnFactErrors('21 + 13:\n1 + 3 = 4, carry 1.'), { facts: 1, wrong: 1 }, 'a carry where none is due');
+  assert.deepEqual(columnFactErrors('36 - 27:\n6 - 7: borrow, 16 - 7 = 8.\n3 - 1 - 2 = 0.'), { facts: 2, wrong: 1 });
+  assert.deepEqual(columnFactErrors('\\boxed{5}.'), { facts: 0, wrong: 0 });
 });
