@@ -160,11 +160,10 @@ export async function runDemo(config: DemoConfig, io: { stdout: Writable; stderr
   }
 
   out(`\n2. Training on the training split, then greedy answers to the same held-out problems (${config.steps} steps of ${config.promptsPerStep} prompts x ${config.numGenerations} responses)\n\n`);
-  out(greedyTable([{ title: 'before', greedy: before.greedy, meanSelfCertainty: before.meanSelfCertainty }, ...runs.map((r) => ({ title: RUN_TITLES[r.run](config), greedy: r.greedy, meanSelfCertainty: r.meanSelfCertainty }))]));
+  const rows = [{ title: 'before', ...before }, ...runs.map((r) => ({ title: RUN_TITLES[r.run](config), ...r }))];
+  out(greedyTable(rows));
   out(`\nMost common greedy answers (count of ${testItems.length}):\n`);
-  for (const [title, g] of [['before', before.greedy], ...runs.map((r) => [RUN_TITLES[r.run](config), r.greedy] as const)] as const) {
-    out(`  ${title.padEnd(34)} ${g.top.map((t) => `${t.answer} (${t.count})`).join(', ')}\n`);
-  }
+  for (const { title, greedy: g } of rows) out(`  ${title.padEnd(34)} ${g.top.map((t) => `${t.answer} (${t.count})`).join(', ')}\n`);
   if (bestOfNBefore && afterIntuitor) {
     out(`\n3. Self-certainty AUROC, correct vs incorrect samples, before (${config.samples} per problem) and after Intuitor (${config.samplesAfter} per problem)\n\n`);
     const row = (title: string, e: BonEvaluation) => {

@@ -127,7 +127,6 @@ export function drawStyles(count: number, mix: StyleMix, seed: number): ArithSol
 }
 
 const COLUMN_HEADER = /^\d+ [-+] \d+:$/m;
-const ANY_STEP = /\d+ [-+*] \d+ = \d+/;
 
 /**
  * Which style a model's response is written in, read from its shape alone (not its numbers):
@@ -136,7 +135,7 @@ const ANY_STEP = /\d+ [-+*] \d+ = \d+/;
  */
 export function solutionStyleOf(response: string): ArithSolutionStyle | undefined {
   if (COLUMN_HEADER.test(response)) return 'columns';
-  if (ANY_STEP.test(response)) return 'worked';
+  if (STEP_LINE.test(response)) return 'worked';
   if (response.trimStart().startsWith('\\boxed{')) return 'answer';
   return undefined;
 }

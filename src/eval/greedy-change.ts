@@ -47,7 +47,9 @@ export function summarizeGreedy(evaluation: QaEvaluation, baseline?: QaEvaluatio
   const byStyle = new Map<string, boolean[]>();
   evaluation.responses.forEach((r, p) => {
     const style = solutionStyleOf(r.text) ?? 'other';
-    byStyle.set(style, [...(byStyle.get(style) ?? []), evaluation.correct[p]!]);
+    const flags = byStyle.get(style) ?? [];
+    flags.push(evaluation.correct[p]!);
+    byStyle.set(style, flags);
   });
   for (const [style, flags] of byStyle) styles[style] = { share: flags.length / problems, accuracy: flags.filter(Boolean).length / flags.length };
   const facts = evaluation.responses.map((r) => columnFactErrors(r.text)).reduce((a, b) => ({ facts: a.facts + b.facts, wrong: a.wrong + b.wrong }), { facts: 0, wrong: 0 });
