@@ -8,7 +8,7 @@ export function isGradEnabled(): boolean {
 }
 
 function withGradMode<T>(enabled: boolean, fn: () => T, name: string): T {
-  const previous = native.isGradEnabled() as boolean;
+  const previous = native.isGradEnabled();
   native.setGradEnabled(enabled);
   let result: T;
   try {

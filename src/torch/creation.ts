@@ -3,7 +3,7 @@
 // Default dtypes: JS numbers -> float32 (the model dtype; pass dtype: 'int64' for ids), booleans
 // -> bool, bigints -> int64; a typed array keeps its own type (Float64Array -> float64, ...).
 
-import { native } from './native.ts';
+import { native, type DTypeCode } from './native.ts';
 import { dtypeCode, dtypeOfTypedArray, type AnyTypedArray, type DType } from './dtype.ts';
 import { Tensor, wrap, type ScalarLike } from './tensor.ts';
 import type { Generator } from './random.ts';
@@ -117,44 +117,46 @@ function convert(base: Tensor, dtype: DType, device: string): Tensor {
   return out;
 }
 
-function creation(name: string, shape: readonly number[], options: TensorOptions, ...leading: unknown[]): Tensor {
-  const t = wrap(native[name]!(...leading, dtypeCode(options.dtype ?? 'float32'), options.device ?? 'cpu'));
-  return finish(t, options);
+// The dtype code and device that every filled, range and random creation function ends with.
+function placement(options: TensorOptions): [dtype: DTypeCode, device: string] {
+  return [dtypeCode(options.dtype ?? 'float32'), options.device ?? 'cpu'];
 }
 
 export function empty(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  return creation('empty', shape, options, checkShape(shape, 'empty'));
+  return finish(wrap(native.empty(checkShape(shape, 'empty'), ...placement(options))), options);
 }
 export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  return creation('zeros', shape, options, checkShape(shape, 'zeros'));
+  return finish(wrap(native.zeros(checkShape(shape, 'zeros'), ...placement(options))), options);
 }
 export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  return creation('ones', shape, options, checkShape(shape, 'ones'));
+  return finish(wrap(native.ones(checkShape(shape, 'ones'), ...placement(options))), options);
 }
 export function full(shape: readonly number[], value: ScalarLike, options: TensorOptions = {}): Tensor {
-  return creation('full', shape, options, checkShape(shape, 'full'), value);
+  return finish(wrap(native.full(checkShape(shape, 'full'), value, ...placement(options))), options);
 }
 /** Values start, start+step, ... below end. arange(end) starts at 0. Default dtype as torch: int64 when every argument is an integer, else float32. */
 export function arange(startOrEnd: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
   const [start, stop] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
-  const dtype = [start, stop, step].every(Number.isInteger) ? 'int64' : 'float32';
-  return creation('arange', [], { dtype, ...options }, start, stop, step);
+  const withDtype: TensorOptions = { dtype: [start, stop, step].every(Number.isInteger) ? 'int64' : 'float32', ...options };
+  return finish(wrap(native.arange(start, stop, step, ...placement(withDtype))), withDtype);
 }
 /** Uniform on [0, 1). */
 export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
-  return creation('rand', shape, options, checkShape(shape, 'rand'), options.generator?.handle);
+  return finish(wrap(native.rand(checkShape(shape, 'rand'), options.generator?.handle, ...placement(options))), options);
 }
 /** Standard normal. */
 export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
-  return creation('randn', shape, options, checkShape(shape, 'randn'), options.generator?.handle);
+  return finish(wrap(native.randn(checkShape(shape, 'randn'), options.generator?.handle, ...placement(options))), options);
 }
 /** Integers uniform on [low, high). Default dtype int64. */
 export function randint(low: number, high: number, shape: readonly number[], options: RandomOptions = {}): Tensor {
-  return creation('randint', shape, { dtype: 'int64', ...options }, low, high, checkShape(shape, 'randint'), options.generator?.handle);
+  const withDtype: RandomOptions = { dtype: 'int64', ...options };
+  return finish(wrap(native.randint(low, high, checkShape(shape, 'randint'), options.generator?.handle, ...placement(withDtype))), withDtype);
 }
 /** A random permutation of 0..n-1. Default dtype int64. */
 export function randperm(n: number, options: RandomOptions = {}): Tensor {
-  return creation('randperm', [], { dtype: 'int64', ...options }, n, options.generator?.handle);
+  const withDtype: RandomOptions = { dtype: 'int64', ...options };
+  return finish(wrap(native.randperm(n, options.generator?.handle, ...placement(withDtype))), withDtype);
 }
 export function zerosLike(t: Tensor): Tensor {
   return wrap(native.zerosLike(t.handle));

@@ -10,7 +10,7 @@
 // same collectives, in the same order, with tensors of the same shapes and dtypes.
 
 import { createServer } from 'node:net';
-import { native, type NativeHandle } from './native.ts';
+import { native, type NativeHandle, type ProcessGroupHandle } from './native.ts';
 import { Tensor, wrap } from './tensor.ts';
 
 export type Backend = 'gloo' | 'nccl';
@@ -115,12 +115,12 @@ export class ProcessGroup {
   readonly worldSize: number;
   readonly backend: Backend;
   /** @internal */
-  readonly handle: NativeHandle;
+  readonly handle: ProcessGroupHandle;
 
   /** @internal use initProcessGroup */
-  constructor(handle: NativeHandle) {
+  constructor(handle: ProcessGroupHandle) {
     this.handle = handle;
-    const info = native.distInfo(handle) as { rank: number; worldSize: number; backend: Backend };
+    const info = native.distInfo(handle);
     this.rank = info.rank;
     this.worldSize = info.worldSize;
     this.backend = info.backend;
@@ -149,7 +149,7 @@ export class ProcessGroup {
   /** Every rank's `tensor` (same shape and dtype on all), indexed by rank: new tensors. */
   allGather(tensor: Tensor): Tensor[] {
     const [handle] = checkTensors([tensor], 'allGather');
-    return (native.distAllGather(this.handle, handle) as NativeHandle[]).map(wrap);
+    return native.distAllGather(this.handle, handle).map(wrap);
   }
 
   /** Returns once every rank has called barrier(). */

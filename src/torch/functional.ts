@@ -50,7 +50,8 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
 }
 
 export type Reduction = 'none' | 'mean' | 'sum';
-const reductions: Record<Reduction, number> = { none: 0, mean: 1, sum: 2 };
+// The addon's reduction codes.
+const reductions: Record<Reduction, 0 | 1 | 2> = { none: 0, mean: 1, sum: 2 };
 
 /** Cross entropy of logits [N, C] against class ids [N] (int64); targets equal to ignoreIndex count for nothing. */
 export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
@@ -122,8 +123,12 @@ function linearLogprobCall(hidden: Tensor, weight: Tensor, targets: Tensor, opti
   return scope(() => {
     const flatHidden = hidden.reshape(-1, hidden.size(-1)); // [N, d]
     const flatTargets = targets.reshape(-1); // [N]
-    const out = native.linearLogprob(flatHidden.handle, weight.handle, flatTargets.handle, options.temperature ?? 1, chunkRows, certaintyTemperature);
-    const [logprob, statistics] = certaintyTemperature === undefined ? [wrap(out)] : (out as NativeHandle[]).map(wrap);
+    const temperature = options.temperature ?? 1;
+    // With a certaintyTemperature the addon returns [logprob, statistics], else logprob alone.
+    const [logprob, statistics] =
+      certaintyTemperature === undefined
+        ? [wrap(native.linearLogprob(flatHidden.handle, weight.handle, flatTargets.handle, temperature, chunkRows))]
+        : native.linearLogprob(flatHidden.handle, weight.handle, flatTargets.handle, temperature, chunkRows, certaintyTemperature).map(wrap);
     const results = [logprob!.view(lead)];
     if (statistics) results.push(...statistics.unbind(1).map((column) => column.contiguous().view(lead)));
     return results;

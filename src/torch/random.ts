@@ -1,18 +1,18 @@
 // Random number generators. Pass a Generator to sampling and data-order code so that results
 // depend on an explicit seed, not on whatever ran before; save and restore its state to resume.
 
-import { native, type NativeHandle } from './native.ts';
+import { native, type GeneratorHandle } from './native.ts';
 import { Tensor, wrap } from './tensor.ts';
 
 export class Generator {
   /** @internal */
-  readonly handle: NativeHandle;
+  readonly handle: GeneratorHandle;
 
   /** A new CPU generator seeded with `seed`. */
   constructor(seed: number | bigint);
   /** @internal wraps an existing native generator */
-  constructor(seed: number | bigint, handle: NativeHandle);
-  constructor(seed: number | bigint, handle?: NativeHandle) {
+  constructor(seed: number | bigint, handle: GeneratorHandle);
+  constructor(seed: number | bigint, handle?: GeneratorHandle) {
     this.handle = handle ?? native.generatorNew(seed);
   }
 

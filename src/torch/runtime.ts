@@ -1,7 +1,7 @@
 // Engine settings: threads, CUDA, memory counters, and what was linked.
 
 import { availableParallelism } from 'node:os';
-import { native, blasEnvironment } from './native.ts';
+import { native, blasEnvironment, nativeLoadError } from './native.ts';
 
 export function getNumThreads(): number {
   return native.getNumThreads();
@@ -27,7 +27,8 @@ export function defaultNumThreads(env: NodeJS.ProcessEnv = process.env): number 
   return availableParallelism();
 }
 
-setNumThreads(defaultNumThreads());
+// Without the addon nothing computes; the first tensor operation says why.
+if (nativeLoadError === undefined) setNumThreads(defaultNumThreads());
 
 export interface RuntimeInfo {
   torchVersion: string;

@@ -4,7 +4,7 @@
 // in-place ones ending in `_`, which return `this`. Shapes, dtypes and devices are read once per
 // tensor and cached: no method changes them in place.
 
-import { native, type NativeHandle } from './native.ts';
+import { native, type BinaryOp, type BinaryScalarOp, type NativeHandle } from './native.ts';
 import { dtypeCode, dtypeFromCode, hostDType, isDType, typedArrayFor, type DType, type AnyTypedArray } from './dtype.ts';
 import { track, type Disposable } from './scope.ts';
 import type { Generator } from './random.ts';
@@ -18,7 +18,12 @@ export interface ValuesIndices {
   indices: Tensor;
 }
 
-const dimList = (dims: Dims | undefined): readonly number[] | undefined => (dims === undefined ? undefined : typeof dims === 'number' ? [dims] : dims);
+// A dim or a list of dims as the addon takes them (a list); only an absent one stays absent.
+function dimList(dims: Dims): readonly number[];
+function dimList(dims: Dims | undefined): readonly number[] | undefined;
+function dimList(dims: Dims | undefined): readonly number[] | undefined {
+  return dims === undefined ? undefined : typeof dims === 'number' ? [dims] : dims;
+}
 const flatShape = (shape: (number | readonly number[])[]): number[] => (shape.length === 1 && Array.isArray(shape[0]) ? [...shape[0]] : (shape as number[]));
 
 export class Tensor implements Disposable {
@@ -39,7 +44,7 @@ export class Tensor implements Disposable {
   // ---- metadata -------------------------------------------------------------------------------
 
   #loadMeta(): void {
-    const [shape, code, device] = native.meta(this.handle) as [number[], number, string];
+    const [shape, code, device] = native.meta(this.handle);
     this.#shape = Object.freeze(shape);
     this.#dtype = dtypeFromCode(code);
     this.#device = device;
@@ -143,8 +148,9 @@ export class Tensor implements Disposable {
 
   // ---- elementwise ----------------------------------------------------------------------------
 
-  #binary(name: string, other: Tensor | ScalarLike): Tensor {
-    return other instanceof Tensor ? wrap(native[name]!(this.handle, other.handle)) : wrap(native[`${name}Scalar`]!(this.handle, other));
+  // The addon has a tensor-tensor and a tensor-scalar form of each binary op (`mul`, `mulScalar`).
+  #binary(tensorOp: BinaryOp, scalarOp: BinaryScalarOp, other: Tensor | ScalarLike): Tensor {
+    return other instanceof Tensor ? wrap(tensorOp(this.handle, other.handle)) : wrap(scalarOp(this.handle, other));
   }
   /** this + alpha * other */
   add(other: Tensor | ScalarLike, alpha?: number): Tensor {
@@ -159,37 +165,37 @@ export class Tensor implements Disposable {
     return wrap(native.rsubScalar(this.handle, value));
   }
   mul(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('mul', other);
+    return this.#binary(native.mul, native.mulScalar, other);
   }
   div(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('div', other);
+    return this.#binary(native.div, native.divScalar, other);
   }
   pow(exponent: Tensor | ScalarLike): Tensor {
-    return this.#binary('pow', exponent);
+    return this.#binary(native.pow, native.powScalar, exponent);
   }
   remainder(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('remainder', other);
+    return this.#binary(native.remainder, native.remainderScalar, other);
   }
   floorDivide(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('floorDivide', other);
+    return this.#binary(native.floorDivide, native.floorDivideScalar, other);
   }
   eq(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('eq', other);
+    return this.#binary(native.eq, native.eqScalar, other);
   }
   ne(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('ne', other);
+    return this.#binary(native.ne, native.neScalar, other);
   }
   lt(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('lt', other);
+    return this.#binary(native.lt, native.ltScalar, other);
   }
   le(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('le', other);
+    return this.#binary(native.le, native.leScalar, other);
   }
   gt(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('gt', other);
+    return this.#binary(native.gt, native.gtScalar, other);
   }
   ge(other: Tensor | ScalarLike): Tensor {
-    return this.#binary('ge', other);
+    return this.#binary(native.ge, native.geScalar, other);
   }
   maximum(other: Tensor): Tensor {
     return wrap(native.maximum(this.handle, other.handle));
@@ -375,13 +381,13 @@ export class Tensor implements Disposable {
   }
   split(sizeOrSizes: number | readonly number[], dim = 0): Tensor[] {
     const handles = typeof sizeOrSizes === 'number' ? native.split(this.handle, sizeOrSizes, dim) : native.splitSizes(this.handle, sizeOrSizes, dim);
-    return (handles as NativeHandle[]).map(wrap);
+    return handles.map(wrap);
   }
   chunk(chunks: number, dim = 0): Tensor[] {
-    return (native.chunk(this.handle, chunks, dim) as NativeHandle[]).map(wrap);
+    return native.chunk(this.handle, chunks, dim).map(wrap);
   }
   unbind(dim = 0): Tensor[] {
-    return (native.unbind(this.handle, dim) as NativeHandle[]).map(wrap);
+    return native.unbind(this.handle, dim).map(wrap);
   }
   triu(diagonal = 0): Tensor {
     return wrap(native.triu(this.handle, diagonal));
@@ -523,7 +529,7 @@ export class Tensor implements Disposable {
   }
   /** The accumulated gradient (a new handle on each read), or null. */
   get grad(): Tensor | null {
-    const handle = native.grad(this.handle) as NativeHandle | null;
+    const handle = native.grad(this.handle);
     return handle === null ? null : wrap(handle);
   }
   /** Sets the gradient; null clears it (what zeroGrad does). */

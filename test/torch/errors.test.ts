@@ -48,12 +48,17 @@ test('wrong argument types become TypeErrors naming the argument', () => {
 });
 
 test('forged or foreign handles are rejected by the addon', () => {
+  // @ts-expect-error a forged handle, on purpose
   assert.throws(() => native.exp({}), { name: 'TypeError', message: /^exp: argument 0: expected a tensor/ });
+  // @ts-expect-error no handle, on purpose
   assert.throws(() => native.exp(undefined), { name: 'TypeError', message: /^exp: argument 0: expected a tensor/ });
   const generator = new torch.Generator(1);
+  // @ts-expect-error a generator where a tensor goes, on purpose
   assert.throws(() => native.exp(generator.handle), { name: 'TypeError', message: /expected a tensor/ });
   const t = torch.ones([1]);
+  // @ts-expect-error a tensor where a generator goes, on purpose
   assert.throws(() => native.randn([2], t.handle, 6, 'cpu'), { name: 'TypeError', message: /^randn: argument 1: expected a generator/ });
+  // @ts-expect-error a number among the tensors, on purpose
   assert.throws(() => native.cat([t.handle, 42], 0), { name: 'TypeError', message: /^cat: argument 0\[1\]: expected a live tensor/ });
   t.dispose();
 });
