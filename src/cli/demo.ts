@@ -21,7 +21,10 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Tokenizer } from '../tokenizer/index.ts';
 import { loadModel } from '../model/load.ts';
-import { arithQaItems, type ArithLevel } from '../data/arith.ts';
+import { arithQaItems } from '../data/arith.ts';
+import { heldOutArithItems, parseArithLevels } from './arith-task.ts';
+import { checkDtypeDevice, deviceFlags } from '../config/device-flags.ts';
+import { DEFAULT_MODEL_DIR, displayPath } from '../package-paths.ts';
 import { evaluateQa, type QaEvaluation } from '../eval/qa-accuracy.ts';
 import { runBestOfN, type BonSettings } from '../eval/bon-run.ts';
 import { evaluateBestOfN, type BonEvaluation } from '../eval/bon-eval.ts';
@@ -37,7 +40,7 @@ export const DEMO_RUNS = ['intuitor', 'correctness', 'offline', 'high-lr'] as co
 type DemoRun = (typeof DEMO_RUNS)[number];
 
 export const demoFlags = {
-  model: { type: 'string', default: 'models/arith-mixed', help: 'the starting model (the embedded default model)' },
+  model: { type: 'string', default: DEFAULT_MODEL_DIR, help: 'the starting model (default: the embedded models/arith-mixed)' },
   output: { type: 'string', default: 'runs/demo', help: 'folder for the run folders and best-of-N results (replaced)' },
   runs: { type: 'string', default: 'intuitor,correctness,high-lr', help: `training runs, comma-separated: intuitor (self-certainty reward), correctness (GRPO baseline), offline (--offline-certainty), high-lr (--high-learning-rate); '' for none` },
   steps: { type: 'int', default: 30, min: 1, help: 'training steps of each run' },
@@ -52,13 +55,15 @@ export const demoFlags = {
   temperature: { type: 'number', default: 0.9, min: 0, exclusiveMin: true, help: 'sampling temperature of best-of-N and of training' },
   levels: { type: 'string', default: '1', help: 'arith levels of the training and test problems' },
   seed: { type: 'int', default: 0, min: 0, help: 'seeds data order and sampling' },
+  ...deviceFlags,
 } as const satisfies FlagSpecs;
 
 export type DemoConfig = FlagValues<typeof demoFlags>;
 
 export function resolveDemoConfig(values: Record<string, unknown>): DemoConfig {
   const config = checkFlagValues(demoFlags, values);
-  if (config.levels.split(',').some((l) => !['1', '2', '3', '4'].includes(l.trim()))) throw new Error(`--levels must list levels 1-4, got "${config.levels}"`);
+  parseArithLevels(config.levels);
+  checkDtypeDevice(config.dtype, config.device);
   const unknown = demoRuns(config).filter((r) => !DEMO_RUNS.includes(r));
   if (unknown.length > 0) throw new Error(`--runs: unknown run ${unknown.join(', ')}; choose from ${DEMO_RUNS.join(', ')}`);
   return config;
@@ -91,17 +96,18 @@ const RUN_TITLES: Record<DemoRun, (c: DemoConfig) => string> = {
 
 export async function runDemo(config: DemoConfig, io: { stdout: Writable; stderr: Writable }): Promise<DemoResult> {
   const started = performance.now();
-  const levels = config.levels.split(',').map((l) => Number(l.trim()) as ArithLevel);
+  const levels = parseArithLevels(config.levels);
   const format = ARITH_MIXED_FORMAT; // the prompts the embedded model was fine-tuned on
   const tokenizer = await Tokenizer.fromDir(config.model);
-  const testItems = arithQaItems({ split: 'test', count: config.evalProblems, levels, seed: 1 });
+  const testItems = heldOutArithItems(config.evalProblems, levels);
   rmSync(config.output, { recursive: true, force: true });
   mkdirSync(config.output, { recursive: true });
   const out = (text: string) => io.stdout.write(text);
+  const placement = { dtype: config.dtype, device: config.device };
 
   const greedy = async (dir: string, label: string, name: string): Promise<QaEvaluation> => {
     io.stderr.write(`[greedy answers of ${label} on ${testItems.length} held-out problems]\n`);
-    const model = loadModel(dir);
+    const model = loadModel(dir, placement);
     try {
       const evaluation = await evaluateQa(model, tokenizer, testItems, format, { maxNewTokens: config.maxCompletionLength, batchSize: 200 });
       const lines = testItems.map((item, i) => JSON.stringify({ question: item.question, label: item.label, response: evaluation.responses[i]!.text, answer: evaluation.responses[i]!.answer ?? null, correct: evaluation.correct[i] }));
@@ -117,7 +123,7 @@ export async function runDemo(config: DemoConfig, io: { stdout: Writable; stderr
       chat: format.chat, systemPrompt: format.system || undefined, instruction: format.instruction,
     };
     io.stderr.write(`[${samples} samples at temperature ${config.temperature} per held-out problem from ${dir}]\n`);
-    const model = loadModel(dir);
+    const model = loadModel(dir, placement);
     try {
       const records = await runBestOfN({
         model, modelDir: dir, tokenizer, items: testItems, settings, rule: { method: 'self-certainty' }, resultsPath: join(config.output, `${name}.bon.jsonl`),
@@ -129,7 +135,7 @@ export async function runDemo(config: DemoConfig, io: { stdout: Writable; stderr
     }
   };
 
-  out(`intuitor demo: ${config.model} on ${testItems.length} held-out arith problems (levels ${config.levels}); intervals are 95% bootstrap over problems\n`);
+  out(`intuitor demo: ${displayPath(config.model)} on ${testItems.length} held-out arith problems (levels ${config.levels}); intervals are 95% bootstrap over problems\n`);
   let bestOfNBefore: BonEvaluation | undefined;
   if (config.samples > 0) {
     bestOfNBefore = await bestOfN(config.model, 'before', config.samples);
@@ -148,7 +154,7 @@ export async function runDemo(config: DemoConfig, io: { stdout: Writable; stderr
       model: config.model, output, reward: run === 'correctness' ? 'correctness' : 'self-certainty', offlineCertainty: run === 'offline',
       steps: config.steps, promptsPerStep: config.promptsPerStep, numGenerations: config.numGenerations, microBatchSize: 56,
       learningRate: run === 'high-lr' ? config.highLearningRate : config.learningRate, maxCompletionLength: config.maxCompletionLength,
-      temperature: config.temperature, ...format, saveSteps: config.steps, logCompletions: 0, seed: config.seed,
+      temperature: config.temperature, ...format, saveSteps: config.steps, logCompletions: 0, seed: config.seed, ...placement,
     });
     io.stderr.write(`[training: ${RUN_TITLES[run](config)}, ${config.steps} steps of ${config.promptsPerStep} x ${config.numGenerations} responses; run folder ${output}]\n`);
     const items = trainItems.map((item) => ({ ...item, label: run === 'correctness' ? item.label : undefined }));

@@ -24,11 +24,11 @@ export const evalFlags = {
   seed: { type: 'int', default: 0, min: 0, help: 'seed of the subset draws and the bootstrap' },
   modelName: { type: 'string', help: 'model name for the titles (default: the model folder the results record)' },
   datasetName: { type: 'string', help: 'dataset name for the titles (default: the dataset the results record)' },
-  out: { type: 'string', help: 'evaluation JSON (default: <results>.eval.json)' },
+  output: { type: 'string', deprecatedAlias: 'out', help: 'evaluation JSON (default: <results>.eval.json)' },
   plot: { type: 'string', help: 'accuracy-vs-N PNG (default: <results>.eval.png; the differences from each baseline beside it, -minus-BASELINE.png)' },
 } as const satisfies FlagSpecs;
 
-export type EvalConfig = FlagValues<typeof evalFlags> & { out: string; plot: string; methods: SelectionMethod[]; rulePairs: [string, string][] };
+export type EvalConfig = FlagValues<typeof evalFlags> & { output: string; plot: string; methods: SelectionMethod[]; rulePairs: [string, string][] };
 
 export function resolveEvalConfig(values: Record<string, unknown>): EvalConfig {
   const config = checkFlagValues(evalFlags, values);
@@ -42,7 +42,7 @@ export function resolveEvalConfig(values: Record<string, unknown>): EvalConfig {
     return parts as [string, string];
   });
   const base = config.results.replace(/\.jsonl$/i, '');
-  return { ...config, methods: methods as SelectionMethod[], rulePairs, out: config.out ?? `${base}.eval.json`, plot: config.plot ?? `${base}.eval.png` };
+  return { ...config, methods: methods as SelectionMethod[], rulePairs, output: config.output ?? `${base}.eval.json`, plot: config.plot ?? `${base}.eval.png` };
 }
 
 const percent = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : 'NaN');
@@ -99,15 +99,15 @@ export async function runEval(config: EvalConfig, io: { stdout: Writable; stderr
     ...(config.datasetName !== undefined ? { dataset: config.datasetName } : {}),
   });
   io.stdout.write(`${formatEvaluation(evaluation)}\n`);
-  const temporary = `${config.out}.tmp-${process.pid}`;
+  const temporary = `${config.output}.tmp-${process.pid}`;
   writeFileSync(temporary, `${JSON.stringify(evaluation, null, 2)}\n`);
-  renameSync(temporary, config.out);
+  renameSync(temporary, config.output);
   const plots = evaluationCharts(evaluation, config.plot);
   for (const plot of plots) {
     const result = await writePlot(plot.path, plot.spec, { width: 760, height: 440 });
     for (const warning of result.warnings) io.stderr.write(`[plot: ${warning}]\n`);
   }
-  io.stderr.write(`[evaluation in ${config.out}, plots in ${plots.map((p) => p.path).join(', ')}]\n`);
+  io.stderr.write(`[evaluation in ${config.output}, plots in ${plots.map((p) => p.path).join(', ')}]\n`);
   return evaluation;
 }
 

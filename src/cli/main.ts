@@ -1,7 +1,8 @@
 // The `intuitor` command: one file per subcommand; this one wires them to commander.
 
 import { Command, CommanderError } from 'commander';
-import { addFlags } from '../config/flags.ts';
+import { addFlags as addFlagsTo, type FlagSpecs } from '../config/flags.ts';
+import { packageVersion } from '../package-paths.ts';
 import { generateFlags, resolveGenerateConfig, runGenerate } from './generate.ts';
 import { resolveServeConfig, runServe, serveFlags } from './serve.ts';
 import { bonFlags, resolveBonConfig, runBon } from './bon.ts';
@@ -13,11 +14,27 @@ import { demoFlags, resolveDemoConfig, runDemo } from './demo.ts';
 import { reportFlags, resolveReportConfig, runReport } from './report.ts';
 import { StoppedOnRequest } from '../rl/stop-request.ts';
 
+/** One example per subcommand, shown at the end of its --help. */
+const EXAMPLES: Record<string, string> = {
+  generate: 'intuitor generate --model Qwen/Qwen2.5-0.5B-Instruct --chat --prompt "What is 7 * 8?" --n 4 --seed 1',
+  serve: 'intuitor serve --model Qwen/Qwen2.5-0.5B-Instruct --port 8000 --dtype bfloat16',
+  bon: "intuitor bon --model Qwen/Qwen2.5-0.5B-Instruct --data gsm8k-test.jsonl --n 16 --select borda --chat --output gsm8k.bon.jsonl",
+  eval: 'intuitor eval --results gsm8k.bon.jsonl --rules self-certainty,borda,majority,random',
+  train: 'intuitor train --model Qwen/Qwen2.5-0.5B-Instruct --data arith --chat --steps 50 --output runs/intuitor',
+  init: 'intuitor init --model-config arith-tiny --tokenizer arith --seed 0 --output /tmp/tiny',
+  sft: 'intuitor sft --model /tmp/tiny --data arith --levels 1 --steps 200 --chat --system "" --instruction "" --output /tmp/tiny-sft',
+  demo: 'intuitor demo --runs intuitor,correctness --steps 10',
+  report: 'intuitor report --run runs/intuitor',
+};
+
 export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): Command {
   const program = new Command('intuitor')
     .description('Self-certainty best-of-N and Intuitor (RLIF) training for Hugging Face causal language models')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  const warn = (message: string) => io.stderr.write(`${message}\n`);
+  const addFlags = (command: Command, specs: FlagSpecs) => addFlagsTo(command, specs, warn).addHelpText('after', `\nExample:\n  $ ${EXAMPLES[command.name()]}\n`);
   addFlags(program.command('generate').description('sample continuations of a prompt, streaming the text').exitOverride(), generateFlags).action(async (options) => {
     await runGenerate(resolveGenerateConfig(options), io);
   });

@@ -13,7 +13,7 @@ import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flag
 
 export const reportFlags = {
   run: { type: 'string', required: true, help: 'a run folder written by intuitor train (metrics.jsonl)' },
-  out: { type: 'string', help: 'where the plots and report.html go (default: the run folder)' },
+  output: { type: 'string', deprecatedAlias: 'out', help: 'where the plots and report.html go (default: the run folder)' },
 } as const satisfies FlagSpecs;
 
 export type ReportConfig = FlagValues<typeof reportFlags>;
@@ -72,7 +72,7 @@ export function commonAnswersTable(metrics: readonly StepMetrics[], rows = 12): 
 export async function runReport(config: ReportConfig, io: { stderr: Writable }): Promise<string[]> {
   const metrics = readMetrics(config.run);
   if (metrics.length === 0) throw new Error(`${config.run} has no metrics.jsonl entries: is it a run folder of intuitor train?`);
-  const out = config.out ?? config.run;
+  const out = config.output ?? config.run;
   const logged = (name: string) =>
     name === 'accuracy' ? metrics.some((m) => m.accuracy !== undefined) : !DIVERSITY_CHARTS.includes(name) || metrics.some((m) => m.answers !== undefined);
   const charts = trainingCharts(metrics).filter((c) => logged(c.name));

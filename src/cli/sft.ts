@@ -13,6 +13,7 @@ import type { PromptCompletion } from '../model/pack.ts';
 import { BadRows } from '../data/bad-rows.ts';
 import { fitPromptCompletions, readPromptCompletionTexts } from '../data/checked-dataset.ts';
 import { promptFit } from './prompt-fit.ts';
+import { parseArithLevels } from './arith-task.ts';
 import { sft, type SftStepMetrics } from '../rl/sft.ts';
 import { Progress } from '../report/progress.ts';
 import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
@@ -44,8 +45,7 @@ export type SftConfig = FlagValues<typeof sftFlags>;
 
 export function resolveSftConfig(values: Record<string, unknown>): SftConfig {
   const config = checkFlagValues(sftFlags, values);
-  const levels = config.levels.split(',').map((s) => Number(s.trim()));
-  if (levels.some((l) => ![1, 2, 3, 4].includes(l))) throw new Error(`--levels must list levels 1-4, got "${config.levels}"`);
+  parseArithLevels(config.levels);
   parseStyleMix(config.styles, '--styles');
   checkDtypeDevice(config.dtype, config.device);
   return config;
@@ -58,8 +58,7 @@ export function resolveSftConfig(values: Record<string, unknown>): SftConfig {
  */
 export async function loadSftExamples(config: SftConfig, tokenizer: Tokenizer, eos: number | undefined, log?: Writable): Promise<PromptCompletion[]> {
   const bad = new BadRows(config.skipBadRows);
-  const levels = config.levels.split(',').map((s) => Number(s.trim()) as 1 | 2 | 3 | 4);
-  const texts = config.data === 'arith' ? arithSftExamples({ split: 'train', count: config.examples, levels, seed: config.seed, styles: parseStyleMix(config.styles, '--styles') }) : await readPromptCompletionTexts(config.data, {}, bad);
+  const texts = config.data === 'arith' ? arithSftExamples({ split: 'train', count: config.examples, levels: parseArithLevels(config.levels), seed: config.seed, styles: parseStyleMix(config.styles, '--styles') }) : await readPromptCompletionTexts(config.data, {}, bad);
   const fit = {
     ...promptFit(tokenizer, config, config.model, 0),
     completionIds: (completion: string) => [...tokenizer.encode(completion, { addSpecialTokens: false }), ...(eos !== undefined ? [eos] : [])],

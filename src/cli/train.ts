@@ -58,9 +58,12 @@ function readRunConfig(resume: string, saved: string): Record<string, unknown> {
   return checkConfigFields(grpoFlags, grpoFlagValues(json as unknown as GrpoConfig), saved);
 }
 
-/** A config whose paths are absolute, so that the run folder's config.json means the same from any folder. */
+/**
+ * A config whose paths are absolute, so that the run folder's config.json means the same from any
+ * folder. A model that is no local folder is a hub name (ORG/NAME), kept as it is.
+ */
 function withAbsolutePaths(config: GrpoConfig): GrpoConfig {
-  return { ...config, model: resolve(config.model), output: resolve(config.output), data: config.data === 'arith' ? config.data : resolve(config.data) };
+  return { ...config, model: existsSync(config.model) ? resolve(config.model) : config.model, output: resolve(config.output), data: config.data === 'arith' ? config.data : resolve(config.data) };
 }
 
 /** The run's config: from the flags, or for --resume from the run folder (with the fields of resumeOverrides allowed to change). */

@@ -5,16 +5,19 @@ import { Option, type Command } from 'commander';
 import { closestName } from './did-you-mean.ts';
 
 export type FlagSpec =
-  | { type: 'string'; help: string; default?: string; required?: boolean; choices?: readonly string[] }
+  | { type: 'string'; help: string; default?: string; required?: boolean; choices?: readonly string[]; deprecatedAlias?: string }
   | { type: 'int'; help: string; default?: number; min?: number; max?: number }
   | { type: 'number'; help: string; default?: number; min?: number; max?: number; exclusiveMin?: boolean }
   | { type: 'boolean'; help: string; default?: boolean };
 
 export type FlagSpecs = Record<string, FlagSpec>;
 
+/** The text a string spec parses to: one of its choices when it has them. */
+type StringValue<F> = F extends { choices: readonly (infer C extends string)[] } ? C : string;
+
 /** The TypeScript type of the values a spec parses to. */
 export type FlagValues<S extends FlagSpecs> = {
-  [K in keyof S]: S[K] extends { type: 'boolean' } ? boolean : S[K] extends { type: 'string' } ? (S[K] extends { default: string } | { required: true } ? string : string | undefined) : S[K] extends { default: number } ? number : number | undefined;
+  [K in keyof S]: S[K] extends { type: 'boolean' } ? boolean : S[K] extends { type: 'string' } ? (S[K] extends { default: string } | { required: true } ? StringValue<S[K]> : StringValue<S[K]> | undefined) : S[K] extends { default: number } ? number : number | undefined;
 };
 
 /** camelCase name -> --kebab-case flag */
@@ -42,23 +45,42 @@ function parseNumber(key: string, spec: Extract<FlagSpec, { type: 'int' | 'numbe
   return value;
 }
 
-/** Adds every flag of `specs` to a commander command. */
-export function addFlags(command: Command, specs: FlagSpecs): Command {
+/**
+ * Adds every flag of `specs` to a commander command. Booleans also get their negation (--no-x,
+ * shown when x is on by default); required flags say so in the help; a string flag's deprecated
+ * alias (e.g. --out for --output) still works, with a warning through `warn`.
+ */
+export function addFlags(command: Command, specs: FlagSpecs, warn: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): Command {
   for (const [key, spec] of Object.entries(specs)) {
     const flag = flagName(key);
     if (spec.type === 'boolean') {
-      command.addOption(new Option(flag, spec.help));
+      command.addOption(new Option(flag, spec.default === true ? `${spec.help} (default: on)` : spec.help));
+      const negation = new Option(`--no-${flag.slice(2)}`, `turn ${flag} off`);
+      command.addOption(spec.default === true ? negation : negation.hideHelp());
       continue;
     }
     const placeholder = spec.type === 'string' ? '<text>' : spec.type === 'int' ? '<n>' : '<x>';
-    const option = new Option(`${flag} ${placeholder}`, spec.help);
+    const required = spec.type === 'string' && spec.required === true;
+    const option = new Option(`${flag} ${placeholder}`, required ? `${spec.help} (required)` : spec.help);
     if (spec.default !== undefined) option.default(spec.default);
     if (spec.type === 'string' && spec.choices) option.choices([...spec.choices]);
-    if (spec.type === 'string' && spec.required) option.makeOptionMandatory();
+    // A flag that has a deprecated alias cannot be mandatory for commander; checkFlagValues still requires it.
+    if (required && !spec.deprecatedAlias) option.makeOptionMandatory();
     if (spec.type !== 'string') option.argParser((text: string) => parseNumber(key, spec, text));
     command.addOption(option);
+    if (spec.type === 'string' && spec.deprecatedAlias) command.addOption(deprecatedAlias(spec.deprecatedAlias, key, warn));
   }
   return command;
+}
+
+/** A hidden `--alias <text>` that stores its value under `key`, with a warning naming the new flag. */
+function deprecatedAlias(alias: string, key: string, warn: (message: string) => void): Option {
+  const option = new Option(`--${alias} <text>`).hideHelp();
+  option.attributeName = () => key;
+  return option.argParser((text: string) => {
+    warn(`intuitor: warning: --${alias} is deprecated; use ${flagName(key)}`);
+    return text;
+  });
 }
 
 /** What a spec's values are, for messages: "an integer", "true or false", "one of a, b". */

@@ -96,7 +96,7 @@ export async function runBestOfN(options: RunBestOfNOptions): Promise<BonRecord[
   const previous = readResults<BonRecord>(resultsPath);
   const foreign = previous.find((r) => r.settings !== fingerprint);
   if (foreign) {
-    throw new Error(`${resultsPath} holds results made with another model or other settings (item ${foreign.index}); write to another --out file, or pass --overwrite to start over`);
+    throw new Error(`${resultsPath} holds results made with another model or other settings (item ${foreign.index}); write to another --output file, or pass --overwrite to start over`);
   }
   // Records of rows no longer read (a smaller --limit) are kept and left out; a row that reads differently is refused.
   const rows = new Map(items.map((item) => [item.index, item]));
@@ -104,7 +104,7 @@ export async function runBestOfN(options: RunBestOfNOptions): Promise<BonRecord[
   if (changed) {
     const now = rows.get(changed.index)!;
     throw new Error(
-      `${resultsPath} answers another version of the dataset: row ${changed.index} changed since its results were written (question ${JSON.stringify(changed.question)}, label ${JSON.stringify(changed.label ?? null)} then; ${JSON.stringify(now.question)}, ${JSON.stringify(now.label ?? null)} now); write to a new --out file, or pass --overwrite to discard those results and start over`,
+      `${resultsPath} answers another version of the dataset: row ${changed.index} changed since its results were written (question ${JSON.stringify(changed.question)}, label ${JSON.stringify(changed.label ?? null)} then; ${JSON.stringify(now.question)}, ${JSON.stringify(now.label ?? null)} now); write to a new --output file, or pass --overwrite to discard those results and start over`,
     );
   }
   const done = new Map(previous.map((r) => [r.index, r]));

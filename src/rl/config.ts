@@ -6,12 +6,12 @@
 
 import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
 import { INTUITOR_SYSTEM_PROMPT } from './prompt.ts';
+import { checkDtypeDevice, deviceFlags } from '../config/device-flags.ts';
 
 export const rewardNames = ['self-certainty', 'correctness', 'plurality', 'neg-entropy', 'format'] as const;
 export type RewardName = (typeof rewardNames)[number];
 
-export const computeDtypes = ['float32', 'bfloat16', 'float16'] as const;
-export type ComputeDtype = (typeof computeDtypes)[number];
+export { computeDtypes, checkDtypeDevice, type ComputeDtype } from '../config/device-flags.ts';
 
 export const grpoFlags = {
   model: { type: 'string', required: true, help: 'the starting policy: a model folder in Hugging Face layout' },
@@ -51,20 +51,11 @@ export const grpoFlags = {
   saveTotalLimit: { type: 'int', min: 1, help: 'keep only the newest this many checkpoints (default: all); older ones are deleted once a newer one is complete' },
   logCompletions: { type: 'int', default: 2, min: 0, help: 'sampled completions written to the log per step' },
   seed: { type: 'int', default: 0, min: 0, help: 'seeds data order, sampling and initialisation' },
-  dtype: { type: 'string', default: 'float32', choices: computeDtypes, help: 'compute dtype; bfloat16/float16 keep float32 master weights and AdamW state (float16: CUDA only, with dynamic loss scaling)' },
-  device: { type: 'string', default: 'cpu', help: "'cpu', 'cuda' or 'cuda:N'; with several processes on a machine, 'cuda' gives each its own GPU (cuda:LOCAL_RANK)" },
+  dtype: { ...deviceFlags.dtype, help: 'compute dtype; bfloat16/float16 keep float32 master weights and AdamW state (float16: CUDA only, with dynamic loss scaling)' },
+  device: { ...deviceFlags.device, help: "'cpu', 'cuda' or 'cuda:N'; with several processes on a machine, 'cuda' gives each its own GPU (cuda:LOCAL_RANK)" },
 } as const satisfies FlagSpecs;
 
 type GrpoFlagValues = FlagValues<typeof grpoFlags>;
-
-/** Checks a --dtype / --device pair (train and sft); every error says how to fix it. */
-export function checkDtypeDevice(dtype: string, device: string): asserts dtype is ComputeDtype {
-  if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new Error(`--device must be cpu, cuda or cuda:N, got "${device}"`);
-  if (!(computeDtypes as readonly string[]).includes(dtype)) throw new Error(`--dtype must be one of ${computeDtypes.join(', ')}, got "${dtype}"`);
-  // The CPU build of libtorch has no float16 matrix multiply; bfloat16 is the CPU's half precision
-  // anyway (same memory, no loss scaling).
-  if (dtype === 'float16' && device === 'cpu') throw new Error('--dtype float16 needs --device cuda (the CPU has no float16 matrix multiply); on the CPU use --dtype bfloat16');
-}
 
 export interface GrpoConfig extends GrpoFlagValues {
   /** derived: the rewards with their weights */

@@ -40,7 +40,7 @@ test('bon writes one record per item, eval prints the table and writes JSON', as
 test('flag combinations that make no sense are refused', () => {
   assert.throws(() => resolveBonConfig({ model: 'm', data: 'd.jsonl', select: 'majority', p: 1 }), /--p is the Borda power; it has no meaning with --select majority/);
   assert.throws(() => resolveBonConfig({ model: 'm', data: 'd.jsonl', select: 'best' }), /--select must be one of self-certainty, borda/);
-  assert.equal(resolveBonConfig({ model: 'm', data: 'x/d.parquet' }).out, 'x/d.bon.jsonl');
+  assert.equal(resolveBonConfig({ model: 'm', data: 'x/d.parquet' }).output, 'x/d.bon.jsonl');
   assert.throws(() => resolveEvalConfig({ results: 'r.jsonl', rules: 'borda,magic' }), /--rules: unknown rule magic/);
   assert.deepEqual(resolveEvalConfig({ results: 'r.jsonl', rules: 'borda' }).methods, ['borda']);
 });

@@ -50,7 +50,7 @@ test('invalid flags and folders fail with exit code 1 and a message naming the p
 
 test('the config resolver validates values that come from elsewhere than the command line', () => {
   assert.throws(() => resolveGenerateConfig({ model: 'm', prompt: 'p', temperature: -1 }), /--temperature must be >= 0, got -1/);
-  assert.throws(() => resolveGenerateConfig({ model: 'm', prompt: 'p', dtype: 'int8' }), /--dtype must be one of float32, bfloat16, got "int8"/);
+  assert.throws(() => resolveGenerateConfig({ model: 'm', prompt: 'p', dtype: 'int8' }), /--dtype must be one of float32, bfloat16, float16, got "int8"/);
   assert.throws(() => resolveGenerateConfig({ model: 'm', prompt: 'p', beams: 4 }), /unknown option: --beams/);
   assert.deepEqual(resolveGenerateConfig({ model: 'm', prompt: 'p' }).maxNewTokens, 256);
 });

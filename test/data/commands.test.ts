@@ -31,7 +31,7 @@ test('a question too long for the model: the same message in bon and train, befo
     const expected = (flag: string) => new RegExp(`${data}:2: question: expected at most \\d+ tokens \\(.*broken-model has 512 positions, max_position_embeddings less ${flag} 8\\), found \\d+ with the prompt format applied \\(--skip-bad-rows leaves such rows out\\)`);
 
     const out = join(folder, 'results.jsonl');
-    const bon = await run('bon', '--model', broken, '--data', data, '--out', out, '--n', '2', '--max-new-tokens', '8');
+    const bon = await run('bon', '--model', broken, '--data', data, '--output', out, '--n', '2', '--max-new-tokens', '8');
     assert.equal(bon.code, 1);
     assert.match(bon.stderr, expected('--max-new-tokens'));
     assert.ok(!existsSync(out));
@@ -42,7 +42,7 @@ test('a question too long for the model: the same message in bon and train, befo
     assert.ok(!existsSync(runDir), 'no run folder: nothing started');
 
     // Skipping: the rest is used, and the skip is reported with its reason.
-    const skipped = await run('bon', '--model', llama, '--data', data, '--out', out, '--n', '2', '--max-new-tokens', '4', '--skip-bad-rows');
+    const skipped = await run('bon', '--model', llama, '--data', data, '--output', out, '--n', '2', '--max-new-tokens', '4', '--skip-bad-rows');
     assert.equal(skipped.code, 0, skipped.stderr);
     assert.match(skipped.stderr, new RegExp(`\\[skipped 1 bad row of ${data}: ${data}:2: question: expected at most`));
     assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).index), [0, 2]);
@@ -59,7 +59,7 @@ test('a whitespace-only prompt is refused the same way by bon, train and sft; sf
     const pairs = join(folder, 'pairs.jsonl');
     writeFileSync(pairs, '\ufeff{"prompt": "What is 1 + 1?", "completion": "2"}\r\n{"prompt": "  \\n ", "completion": "3"}\r\n');
     const blank = (path: string, field: string) => new RegExp(`${path}:2: ${field}: expected non-empty text, found only whitespace \\("  \\\\n "\\)`);
-    const bon = await run('bon', '--model', llama, '--data', qa, '--out', join(folder, 'r.jsonl'), '--n', '2', '--max-new-tokens', '2');
+    const bon = await run('bon', '--model', llama, '--data', qa, '--output', join(folder, 'r.jsonl'), '--n', '2', '--max-new-tokens', '2');
     assert.match(bon.stderr, blank(qa, 'question'));
     const train = await run('train', '--model', llama, '--data', qa, '--output', join(folder, 'run'), '--steps', '1');
     assert.match(train.stderr, blank(qa, 'question'));

@@ -49,12 +49,12 @@ test('results files: strict UTF-8 on complete lines; a last line cut inside a ch
   }
 });
 
-test('init --config: a broken model configuration file is named', async () => {
+test('init --model-config: a broken model configuration file is named', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'intuitor-json-readers-'));
   try {
     const file = join(folder, 'model.json');
     writeFileSync(file, '{"hidden_size": 64,\n "num_hidden_layers": }');
-    const out = await runCli('init', '--config', file, '--tokenizer', 'arith', '--output', join(folder, 'model'));
+    const out = await runCli('init', '--model-config', file, '--tokenizer', 'arith', '--output', join(folder, 'model'));
     assert.equal(out.code, 1);
     assert.match(out.stderr, new RegExp(`${file}(:\\d+:\\d+)?: not valid JSON: Unexpected token`));
   } finally {

@@ -31,7 +31,7 @@ test('an edited row is refused with what changed; appended rows are added; overw
 
     await assert.rejects(
       run(['1+1?', '2+3?']),
-      new RegExp(`${results} answers another version of the dataset: row 1 changed since its results were written \\(question "2\\+2\\?", label "1" then; "2\\+3\\?", "1" now\\); write to a new --out file, or pass --overwrite`),
+      new RegExp(`${results} answers another version of the dataset: row 1 changed since its results were written \\(question "2\\+2\\?", label "1" then; "2\\+3\\?", "1" now\\); write to a new --output file, or pass --overwrite`),
     );
     // A changed label is a changed row too.
     await assert.rejects(runBestOfN({ model, modelDir: dir, tokenizer, items: [{ index: 0, question: '1+1?', label: '7' }], settings, rule, resultsPath: results, progress: quiet }), /row 0 changed/);
@@ -59,12 +59,12 @@ test('intuitor bon on a dataset edited in place: an error naming the row, and --
     const data = join(folder, 'data.jsonl');
     const out = join(folder, 'out.jsonl');
     writeFileSync(data, '{"question": "1+1?", "answer": "#### 2"}\n{"question": "2+2?", "answer": "#### 4"}\n');
-    const bon = (...extra: string[]) => runCli('bon', '--model', dir, '--data', data, '--out', out, '--n', '2', '--max-new-tokens', '2', '--instruction', '', ...extra);
+    const bon = (...extra: string[]) => runCli('bon', '--model', dir, '--data', data, '--output', out, '--n', '2', '--max-new-tokens', '2', '--instruction', '', ...extra);
     assert.equal((await bon()).code, 0);
     writeFileSync(data, readFileSync(data, 'utf8').replace('#### 4', '#### 5'));
     const refused = await bon();
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /answers another version of the dataset: row 1 changed .* label "4" then; "2\+2\?", "5" now\); write to a new --out file, or pass --overwrite to discard those results and start over/);
+    assert.match(refused.stderr, /answers another version of the dataset: row 1 changed .* label "4" then; "2\+2\?", "5" now\); write to a new --output file, or pass --overwrite to discard those results and start over/);
     const again = await bon('--overwrite');
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(readResults<BonRecord>(out).map((r) => r.label), ['2', '5']);

@@ -46,7 +46,7 @@ test('a run resumed after an interruption writes what an uninterrupted run write
     assert.equal(record.correct, false, 'a random model does not answer 2+2');
     await assert.rejects(
       runBestOfN({ model, modelDir: dir, tokenizer, items, settings: { ...settings, temperature: 0.5 }, rule, resultsPath: parts, progress: quiet }),
-      /holds results made with another model or other settings \(item 0\); write to another --out file/,
+      /holds results made with another model or other settings \(item 0\); write to another --output file/,
     );
   } finally {
     rmSync(folder, { recursive: true, force: true });

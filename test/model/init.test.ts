@@ -16,7 +16,7 @@ const quiet = { stdout: { write: () => true }, stderr: { write: () => true } } a
 
 test('init -> loadModel: shapes, special ids, initial values', async () => {
   const out = join(root, 'a');
-  assert.equal(await main(['init', '--config', 'arith-tiny', '--tokenizer', 'arith', '--output', out, '--seed', '3'], quiet), 0);
+  assert.equal(await main(['init', '--model-config', 'arith-tiny', '--tokenizer', 'arith', '--output', out, '--seed', '3'], quiet), 0);
   const tokenizer = await Tokenizer.fromDir(out);
   const model = loadModel(out);
   try {
@@ -51,18 +51,18 @@ test('one seed gives byte-identical folders; another seed different weights', as
   assert.ok(!readFileSync(join(dirs[0]!, 'model.safetensors')).equals(readFileSync(join(dirs[2]!, 'model.safetensors'))));
 });
 
-test('a config file instead of a preset; bad --config is a clear error', async () => {
+test('a config file instead of a preset; bad --model-config is a clear error', async () => {
   const file = join(root, 'config.json');
   const { writeFileSync } = await import('node:fs');
   writeFileSync(file, JSON.stringify({ model_type: 'llama', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64 }));
   const out = join(root, 'e');
-  assert.equal(await main(['init', '--config', file, '--output', out], quiet), 0);
+  assert.equal(await main(['init', '--model-config', file, '--output', out], quiet), 0);
   const model = loadModel(out);
   assert.equal(model.config.modelType, 'llama');
   assert.equal(model.config.numHiddenLayers, 1);
   model.dispose();
   let err = '';
   const io = { stdout: { write: () => true }, stderr: { write: (s: string) => ((err += s), true) } } as never;
-  assert.equal(await main(['init', '--config', 'no-such-preset', '--output', join(root, 'f')], io), 1);
+  assert.equal(await main(['init', '--model-config', 'no-such-preset', '--output', join(root, 'f')], io), 1);
   assert.match(err, /neither a preset/);
 });

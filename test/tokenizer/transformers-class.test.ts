@@ -65,7 +65,7 @@ async function init(name: string, configJson?: Json, tokenizer?: string): Promis
   const args = ['init', '--output', out];
   if (configJson) {
     writeFileSync(join(root, `${name}.config.json`), JSON.stringify(configJson));
-    args.push('--config', join(root, `${name}.config.json`));
+    args.push('--model-config', join(root, `${name}.config.json`));
   }
   if (tokenizer) args.push('--tokenizer', tokenizer);
   assert.equal(await main(args, quiet), 0, `init ${name}`);
