@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonObject } from '../config/json-file.ts';
+import { resolveModelDir } from './hub-cache.ts';
 import { Fields, type Json } from './json-fields.ts';
 import { parseRopeSettings, type RopeScaling } from './rope-config.ts';
 
@@ -68,8 +69,12 @@ const classDefaults: Record<ModelType, { maxPositionEmbeddings: number; headDim?
   mistral: { maxPositionEmbeddings: 131072, slidingWindow: 4096 },
 };
 
-/** Parses config.json (and generation_config.json beside it, if any) from a model folder. */
-export function loadModelConfig(dir: string): ModelConfig {
+/**
+ * Parses config.json (and generation_config.json beside it, if any) from a model folder, or from a
+ * model named ORG/NAME[@revision] in the Hugging Face cache (hub-cache.ts).
+ */
+export function loadModelConfig(spec: string): ModelConfig {
+  const dir = resolveModelDir(spec, process.env, ['config']);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${dir} is not a Hugging Face model folder: it has no config.json`);
   const raw = readJsonObject(configPath, 'model configuration');

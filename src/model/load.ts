@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import * as torch from '../torch/index.ts';
 import { CausalLM } from './causal-lm.ts';
 import { dtypeFields, loadModelConfig, type ModelConfig } from './config.ts';
+import { resolveModelDir } from './hub-cache.ts';
 import { expectedParameters } from './parameters.ts';
 import { openCheckpoint, saveCheckpoint } from './safetensors.ts';
 import { checkFolderVocabulary } from './vocabulary.ts';
@@ -20,14 +21,19 @@ export interface LoadModelOptions {
   device?: string;
 }
 
-/** Loads a model folder; the parameters are kept (outside scopes) until model.dispose(). */
-export function loadModel(dir: string, options: LoadModelOptions = {}): CausalLM {
+/**
+ * Loads a model folder, or a model named ORG/NAME[@revision] from the Hugging Face cache
+ * (hub-cache.ts); the parameters are kept (outside scopes) until model.dispose().
+ */
+export function loadModel(spec: string, options: LoadModelOptions = {}): CausalLM {
+  const dir = resolveModelDir(spec, process.env, ['config', 'weights']);
   const config = loadModelConfig(dir);
   checkFolderVocabulary(dir, config);
   return new CausalLM(config, loadParameters(dir, config, options));
 }
 
-export function loadParameters(dir: string, config: ModelConfig, options: LoadModelOptions = {}): Map<string, torch.Tensor> {
+export function loadParameters(spec: string, config: ModelConfig, options: LoadModelOptions = {}): Map<string, torch.Tensor> {
+  const dir = resolveModelDir(spec, process.env, ['weights']);
   const dtype = options.dtype ?? 'float32';
   const checkpoint = openCheckpoint(dir);
   const params = new Map<string, torch.Tensor>();
@@ -59,7 +65,7 @@ export interface SaveModelOptions {
   dtype?: 'float32' | 'bfloat16' | 'float16';
   /** shard above this many bytes (default 5 GB, as transformers) */
   maxShardBytes?: number;
-  /** copy tokenizer files from this folder (default: none) */
+  /** copy tokenizer files from this folder or cached hub model (default: none) */
   tokenizerDir?: string;
 }
 
@@ -69,6 +75,8 @@ export interface SaveModelOptions {
  */
 export function saveModel(model: CausalLM, dir: string, options: SaveModelOptions = {}): void {
   const dtype = options.dtype ?? (model.dtype as 'float32' | 'bfloat16' | 'float16');
+  // A hub id resolves to its snapshot; a folder without tokenizer files stays a folder to copy nothing from.
+  const tokenizerDir = options.tokenizerDir === undefined ? undefined : resolveModelDir(options.tokenizerDir, process.env, []);
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
   const staging = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
@@ -83,7 +91,7 @@ export function saveModel(model: CausalLM, dir: string, options: SaveModelOption
       saveCheckpoint(staging, tensors, { ...(options.maxShardBytes ? { maxShardBytes: options.maxShardBytes } : {}) });
     });
     for (const file of tokenizerFiles) {
-      const source = options.tokenizerDir && join(options.tokenizerDir, file);
+      const source = tokenizerDir && join(tokenizerDir, file);
       if (source && existsSync(source)) copyFileSync(source, join(staging, file));
     }
     // Swap in: the old folder (if any) moves aside first and is removed only after the rename.

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { QaItem } from '../data/qa.ts';
 import { flagName, type FlagSpecs } from '../config/flags.ts';
 import { grpoFlags, type GrpoConfig } from './config.ts';
+import { resolveModelDir } from '../model/hub-cache.ts';
 
 /** Fields a resumed run may change (`intuitor train --resume RUN --steps 200`): the fingerprint leaves them out. */
 export const resumeOverrides = ['steps', 'saveSteps', 'saveTotalLimit', 'logCompletions', 'device'] as const;
@@ -57,9 +58,11 @@ const SAMPLE_BYTES = 64 * 2 ** 10;
 const modelFile = /\.(json|safetensors|jinja|txt)$/;
 
 /** A model folder's content: every config, tokenizer and weights file (by name), hashed or sampled. */
-export function modelFingerprint(dir: string): string {
+export function modelFingerprint(spec: string): string {
   const hash = createHash('sha256');
-  const files = readdirSync(dir, { withFileTypes: true }).filter((f) => f.isFile() && !f.name.startsWith('.') && modelFile.test(f.name)).map((f) => f.name).sort();
+  const dir = resolveModelDir(spec);
+  // statSync follows links: a hub cache snapshot is all symlinks into its blobs.
+  const files = readdirSync(dir).filter((name) => !name.startsWith('.') && modelFile.test(name) && statSync(join(dir, name)).isFile()).sort();
   for (const name of files) {
     const path = join(dir, name);
     const size = statSync(path).size;

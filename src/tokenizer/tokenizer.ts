@@ -12,6 +12,7 @@
 
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { resolveModelDir } from '../model/hub-cache.ts';
 import {
   readTokenizerFiles,
   tokenIdCount,
@@ -135,10 +136,12 @@ export class Tokenizer {
 
   /**
    * Loads tokenizer.json and tokenizer_config.json (both required) and, when present,
-   * special_tokens_map.json and chat_template.jinja from a folder (a path or a file: URL).
+   * special_tokens_map.json and chat_template.jinja from a folder (a path or a file: URL), or from
+   * a model named ORG/NAME[@revision] in the Hugging Face cache.
    */
   static async fromDir(dir: string | URL): Promise<Tokenizer> {
-    const files = await readTokenizerFiles(dir);
+    const byName = typeof dir === 'string' && dir !== '' && !dir.startsWith('file:');
+    const files = await readTokenizerFiles(byName ? resolveModelDir(dir, process.env, ['tokenizer']) : dir);
     return new Tokenizer(files, files.dir);
   }
 
