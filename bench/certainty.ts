@@ -22,7 +22,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../src/torch/index.ts';
 import { tokenStatistics, type TokenStatisticsOptions } from '../src/certainty/token-statistics.ts';
-import { argv, benchFile, both, checkPythonInfo, elapsedNs, envReport, exposeGc, fmt, intuitorLine, median, nowNs, parseRounds, printTable, progress, PythonSide, sideMedians, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
+import { argv, both, checkPythonInfo, elapsedNs, ensurePythonTorch, envReport, exposeGc, fmt, intuitorLine, median, nowNs, parseRounds, printTable, progress, PythonSide, sideMedians, spawnPython, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
 
 // ---- settings ---------------------------------------------------------------------------------
 
@@ -213,28 +213,39 @@ function memoryChild(probe: { dtype: DType; path: Path; threads: number }): void
 }
 
 const thisFile = fileURLToPath(import.meta.url);
-const pythonScript = benchFile('certainty.py');
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Starts one probe process and returns its JSON line. */
-function runProbe(side: 'intuitor' | 'python', dtype: DType, path: Path, env: NodeJS.ProcessEnv): Promise<MemoryProbe> {
+async function runProbe(side: 'intuitor' | 'python', dtype: DType, path: Path, env: NodeJS.ProcessEnv): Promise<MemoryProbe> {
   const probe = JSON.stringify({ dtype, path, threads: settings.threads, warmupColumns });
-  const [command, args] =
-    side === 'intuitor'
-      ? [process.execPath, ['--import', 'tsx', thisFile, '--memory-child', probe]]
-      : ['/usr/bin/python3', [pythonScript, JSON.stringify(settings), '--memory', probe]];
+  const what = `${side} memory probe (${dtype}, ${path})`;
+  if (side === 'python') {
+    const py = spawnPython('certainty.py', [JSON.stringify(settings), '--memory', probe], { env, cwd: repoRoot, stdin: 'ignore' });
+    const stdout = await collect(py.child.stdout!);
+    const end = await py.exited;
+    const last = stdout.trim().split('\n').pop() ?? '';
+    if (end.code !== 0 || !last.startsWith('{')) throw await py.failure(`during the ${what}; its output: ${JSON.stringify(stdout.slice(-300))}`);
+    return JSON.parse(last) as MemoryProbe;
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', thisFile, '--memory-child', probe], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => (stdout += d));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       const last = stdout.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{')) reject(new Error(`${side} memory probe (${dtype}, ${path}) failed: code ${code}, signal ${signal}, output ${stdout}`));
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`${what} failed: code ${code}, signal ${signal}, output ${stdout}`));
       else resolve(JSON.parse(last) as MemoryProbe);
     });
   });
+}
+
+/** All of a stream's text. */
+async function collect(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text;
 }
 
 /**
@@ -283,6 +294,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   const { T, V } = settings.logits;
   progress(intuitorLine(info, settings.threads, env));
+  ensurePythonTorch(); // before the first probe, so that a missing baseline fails (or is installed) first
   progress(`logits [${T}, ${V}]: ${MiB(T * V * 4).toFixed(0)} MiB in float32, ${MiB(T * V * 2).toFixed(0)} MiB in bfloat16; tokenStatistics chunk ${chunkRows} rows (${MiB(chunkBytes).toFixed(2)} MiB of float32)`);
 
   // 1. Peak memory first, while this process is small: a child's ru_maxrss starts from its parent's

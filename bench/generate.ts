@@ -20,7 +20,7 @@ import { parseModelConfig } from '../src/model/config.ts';
 import { KVCache } from '../src/model/kv-cache.ts';
 import { loadParameters } from '../src/model/load.ts';
 import { generate } from '../src/generate/generate.ts';
-import { both, checkPythonInfo, envReport, exposeGc, fmt, intuitorLine, median, nowNs, parseRounds, printTable, progress, PythonSide, quick, sideMedians, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
+import { both, checkPythonInfo, ensurePythonTorch, envReport, exposeGc, fmt, intuitorLine, median, nowNs, parseRounds, printTable, progress, PythonSide, quick, sideMedians, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
 import { saveSmallModel, smallModelConfig, smallModelWeights } from './small-model.ts';
 
 // ---- settings ---------------------------------------------------------------------------------
@@ -179,6 +179,7 @@ async function main(): Promise<void> {
   // (src/torch/blas-env.ts); the child inherits exactly that environment.
   const env: NodeJS.ProcessEnv = { ...process.env };
   progress(`${intuitorLine(info, settings.threads, env)}; ${rounds} rounds`);
+  ensurePythonTorch(); // before the model is built, so that a missing baseline fails (or is installed) first
 
   const dir = mkdtempSync(join(tmpdir(), 'intuitor-bench-generate-'));
   const modelDir = join(dir, 'qwen2-bench');

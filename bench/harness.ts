@@ -3,8 +3,8 @@
 // it, the BLAS/OpenMP environment both sides must share, the pause between turns, and table/JSON
 // output helpers. See bench/README.md.
 
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -137,6 +137,23 @@ const probeScript = `import json, sys, torch
 cuda = torch.cuda.is_available()
 print(json.dumps({"torch": torch.__version__, "cuda": cuda, "cudaDevices": torch.cuda.device_count() if cuda else 0, "deviceName": torch.cuda.get_device_name() if cuda else None}))`;
 
+/** Asks `python` to import torch; `error` is set when it cannot (with `cuda`: also when its torch sees no GPU). */
+export function probePython(python: string, cuda = false): PythonProbe {
+  const run = spawnSync(python, ['-c', probeScript], { encoding: 'utf8', timeout: 120_000 });
+  if (run.error || run.status !== 0) {
+    const lines = (run.stderr ?? '').trim().split('\n');
+    return { python, error: run.error ? run.error.message : lines[lines.length - 1] || describeExit(run.status, run.signal) };
+  }
+  let probe: PythonProbe;
+  try {
+    probe = { python, ...(JSON.parse(run.stdout.trim().split('\n').pop()!) as Omit<PythonProbe, 'python'>) };
+  } catch {
+    return { python, error: `its torch probe printed no JSON line: ${JSON.stringify(run.stdout.slice(-200))}` };
+  }
+  if (cuda && !probe.cuda) probe.error = `its torch ${probe.torch} sees no CUDA device`;
+  return probe;
+}
+
 /**
  * The Python to run bench/*.py with: INTUITOR_PYTHON if set (and only it), else the first of
  * /usr/bin/python3 (Debian's python3-torch, the same libtorch as a system-built addon) and \`python3\` on
@@ -147,60 +164,193 @@ export function findPython(cuda: boolean): { python: string | undefined; probes:
   const candidates = process.env.INTUITOR_PYTHON ? [process.env.INTUITOR_PYTHON] : ['/usr/bin/python3', 'python3'];
   const probes: PythonProbe[] = [];
   for (const python of candidates) {
-    const run = spawnSync(python, ['-c', probeScript], { encoding: 'utf8', timeout: 120_000 });
-    let probe: PythonProbe;
-    if (run.error || run.status !== 0) {
-      const lines = (run.stderr ?? '').trim().split('\n');
-      probe = { python, error: run.error ? run.error.message : lines[lines.length - 1] || `exit code ${run.status}` };
-    } else {
-      probe = { python, ...(JSON.parse(run.stdout.trim().split('\n').pop()!) as Omit<PythonProbe, 'python'>) };
-      if (cuda && !probe.cuda) probe.error = `its torch ${probe.torch} sees no CUDA device`;
-    }
+    const probe = probePython(python, cuda);
     probes.push(probe);
     if (probe.error === undefined) return { python, probes };
   }
   return { python: undefined, probes };
 }
 
+/**
+ * findPython's answer, or an error saying what to do. On the CPU a missing torch goes through
+ * ensurePythonTorch (which may install Debian's python3-torch); for a GPU it cannot, as Debian's
+ * build is the CPU one.
+ */
+export function requirePython(cuda: boolean, installer: TorchInstaller = aptInstaller): string {
+  const found = findPython(cuda);
+  if (found.python !== undefined) return found.python;
+  if (!cuda) return ensurePythonTorch(defaultPython(), installer).python;
+  throw new Error(
+    `no Python whose torch sees a CUDA device for the Python baseline: ${describeProbes(found.probes)}.\n` +
+      'Point INTUITOR_PYTHON at one, e.g. a virtual environment with a CUDA build of torch: INTUITOR_PYTHON=/path/to/venv/bin/python',
+  );
+}
+
 /** One line per probe, for error messages. */
 export const describeProbes = (probes: readonly PythonProbe[]): string =>
   probes.map((p) => `${p.python}: ${p.error ?? `torch ${p.torch}${p.cuda ? `, CUDA (${p.deviceName})` : ''}`}`).join('; ');
 
+/** The Python of the baselines: INTUITOR_PYTHON, else Debian's /usr/bin/python3 (python3-torch: the same libtorch as the addon). */
+export const defaultPython = (env: NodeJS.ProcessEnv = process.env): string => env.INTUITOR_PYTHON || '/usr/bin/python3';
+
+export const aptInstallCommand = 'apt-get update && apt-get install -y --no-install-recommends python3-torch';
+
+/** How a missing torch can be installed; tests pass their own so that nothing is installed. */
+export interface TorchInstaller {
+  /** undefined when `python` can get torch by installing it here, else why not */
+  whyNot(python: string): string | undefined;
+  /** installs it; throws when that fails */
+  install(): void;
+}
+
+/**
+ * Debian's python3-torch with apt-get: only for the system Python (apt installs nowhere else), as
+ * root, where apt-get exists, and unless INTUITOR_BENCH_APT=0.
+ */
+export const aptInstaller: TorchInstaller = {
+  whyNot(python) {
+    if (process.env.INTUITOR_BENCH_APT === '0') return 'INTUITOR_BENCH_APT=0 turns automatic installing off';
+    if (!isSystemPython(python)) return `${python} is not Debian's system Python, into which apt-get installs`;
+    if (process.getuid?.() !== 0) return 'installing with apt-get needs root';
+    if (spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) return 'apt-get is not available';
+    return undefined;
+  },
+  install() {
+    const run = spawnSync('sh', ['-c', aptInstallCommand], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (run.error || run.status !== 0) throw new Error(`\`${aptInstallCommand}\` failed (${run.error?.message ?? describeExit(run.status, run.signal)}); see its output above`);
+  },
+};
+
+function isSystemPython(python: string): boolean {
+  try {
+    return realpathSync(python).startsWith('/usr/bin/');
+  } catch {
+    return false;
+  }
+}
+
+/** Pythons whose torch imported, so that every baseline of a run pays for the probe once. */
+const checkedPythons = new Map<string, PythonProbe>();
+
+/**
+ * Makes sure `python` can import torch before a baseline starts: installs Debian's python3-torch
+ * (saying so first) when `installer` can, else fails with the command to run or the variable to set.
+ */
+export function ensurePythonTorch(python: string = defaultPython(), installer: TorchInstaller = aptInstaller): PythonProbe {
+  const known = checkedPythons.get(python);
+  if (known) return known;
+  let probe = probePython(python);
+  if (probe.error !== undefined) {
+    const whyNot = installer.whyNot(python);
+    if (whyNot !== undefined) throw new Error(missingTorchMessage(probe, whyNot));
+    progress(`${python} cannot import torch (${probe.error}); installing Debian's python3-torch for the Python baseline: ${aptInstallCommand}`);
+    installer.install();
+    probe = probePython(python);
+    if (probe.error !== undefined) throw new Error(`${python} still cannot import torch after installing python3-torch: ${probe.error}`);
+  }
+  checkedPythons.set(python, probe);
+  return probe;
+}
+
+function missingTorchMessage(probe: PythonProbe, whyNot: string): string {
+  const python = probe.python;
+  const given = process.env.INTUITOR_PYTHON === python ? `INTUITOR_PYTHON=${python}` : python;
+  const fixes =
+    given === python
+      ? `Install Debian's build of PyTorch (the same libtorch as the addon):\n  sudo apt-get install -y python3-torch\n` +
+        'or point INTUITOR_PYTHON at a Python that has torch: INTUITOR_PYTHON=/path/to/venv/bin/python npm run bench:...'
+      : `Install torch into it (${python} -m pip install torch), or unset INTUITOR_PYTHON to use /usr/bin/python3 with\n` +
+        `Debian's python3-torch:\n  sudo apt-get install -y python3-torch`;
+  return `the Python baseline needs PyTorch, but ${given} cannot import torch: ${probe.error}\n(not installed automatically: ${whyNot})\n${fixes}`;
+}
+
+/** "exited with code 1", "was killed by SIGKILL". */
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+}
+
+/** How many of a dead child's last stderr lines its error quotes. */
+export const stderrTailLines = 40;
+
+/** A running bench/*.py: its process, and an error that tells how it died once it has. */
+export interface PythonChild {
+  readonly child: ChildProcess;
+  readonly python: string;
+  /** resolves when the process is gone (or never started) */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>;
+  /** after its output ended: `bench/<script> (<python>) exited with code 1 <doing>`, its stdin trouble and its stderr's last lines */
+  failure(doing: string): Promise<Error>;
+}
+
+/**
+ * The one way bench runners start Python: `python bench/<script> ...args`, after ensurePythonTorch.
+ * Its stderr shows as it comes (tracebacks, warnings) and its last lines are kept for failure().
+ */
+export function spawnPython(script: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; python?: string; stdin?: 'pipe' | 'ignore'; cwd?: string; installer?: TorchInstaller }): PythonChild {
+  const python = options.python ?? defaultPython(options.env);
+  ensurePythonTorch(python, options.installer);
+  const child = spawn(python, [benchFile(script), ...args], { env: options.env, cwd: options.cwd, stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'] });
+  let tail = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    tail = lastLines(tail + String(chunk), stderrTailLines);
+  });
+  let stdinError: Error | undefined;
+  child.stdin?.on('error', (e) => (stdinError ??= e)); // a broken pipe shows as the end of its output
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+    child.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  const failure = async (doing: string): Promise<Error> => {
+    const end = await exited;
+    if (end.spawnError) return new Error(`bench/${script} could not start ${python}: ${end.spawnError.message}`);
+    const how = describeExit(end.code, end.signal);
+    const pipe = stdinError ? ` (writing to it failed: ${stdinError.message})` : '';
+    const said = tail.trim() === '' ? 'it printed nothing on stderr' : `the last lines of its stderr:\n${tail.trimEnd().replace(/^/gm, '  | ')}`;
+    return new Error(`bench/${script} (${python}) ${how} ${doing}${pipe}; ${said}`);
+  };
+  return { child, python, exited, failure };
+}
+
+/** The last `n` lines of `text` (a trailing partial line counts as one). */
+export function lastLines(text: string, n: number): string {
+  const lines = text.split('\n');
+  const keep = text.endsWith('\n') ? n + 1 : n; // the empty piece after a final newline is not a line
+  return lines.length > keep ? lines.slice(-keep).join('\n') : text;
+}
+
 /** `python bench/<name> '<settings JSON>'` (default INTUITOR_PYTHON, else /usr/bin/python3), answering one JSON line per JSON command line. */
 export class PythonSide {
-  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #py: PythonChild;
   readonly #lines: AsyncIterator<string>;
   readonly #name: string;
   readonly #commandChars: number | undefined;
-  #spawnError: Error | undefined;
 
   /** `commandChars`: how much of a failed command the error message quotes (all of it if undefined). */
-  constructor(name: string, settings: unknown, env: NodeJS.ProcessEnv, commandChars?: number, python = process.env.INTUITOR_PYTHON || '/usr/bin/python3') {
+  constructor(name: string, settings: unknown, env: NodeJS.ProcessEnv, commandChars?: number, python = defaultPython(env), installer?: TorchInstaller) {
     this.#name = name;
     this.#commandChars = commandChars;
-    this.#child = spawn(python, [benchFile(name), JSON.stringify(settings)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#child.stderr.pipe(process.stderr); // Python's tracebacks and warnings show as they come
-    this.#child.on('error', (e) => (this.#spawnError = e)); // e.g. no such interpreter: reported by call()
-    this.#child.stdin.on('error', () => {}); // a dead child shows as the end of its output, reported by call()
-    this.#lines = createInterface({ input: this.#child.stdout })[Symbol.asyncIterator]();
+    this.#py = spawnPython(name, [JSON.stringify(settings)], { env, python, ...(installer ? { installer } : {}) });
+    this.#lines = createInterface({ input: this.#py.child.stdout! })[Symbol.asyncIterator]();
   }
 
   async call<T>(command: Record<string, unknown>): Promise<T> {
-    this.#child.stdin.write(`${JSON.stringify(command)}\n`);
+    this.#py.child.stdin!.write(`${JSON.stringify(command)}\n`);
     const { value, done } = await this.#lines.next();
-    if (done) {
-      const shown = JSON.stringify(command).slice(0, this.#commandChars);
-      if (this.#spawnError) throw new Error(`bench/${this.#name} could not start: ${this.#spawnError.message}`);
-      throw new Error(`bench/${this.#name} exited (code ${this.#child.exitCode}) while answering ${shown}: see its error above`);
+    const shown = () => JSON.stringify(command).slice(0, this.#commandChars);
+    if (done) throw await this.#py.failure(`while answering ${shown()}`);
+    try {
+      return JSON.parse(value) as T;
+    } catch {
+      throw new Error(`bench/${this.#name} answered ${shown()} with a line that is not JSON: ${JSON.stringify(value.slice(0, 300))}`);
     }
-    return JSON.parse(value) as T;
   }
 
   async close(): Promise<void> {
-    if (this.#spawnError || this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    this.#child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
-    await exited;
+    const { child } = this.#py;
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    this.#py.child.stdin!.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
+    await this.#py.exited;
   }
 }
 

@@ -25,7 +25,7 @@ import { Tokenizer } from '../src/tokenizer/index.ts';
 import { arithQaItems } from '../src/data/arith.ts';
 import { resolveGrpoConfig } from '../src/rl/config.ts';
 import { readMetrics, train, type StepMetrics } from '../src/rl/trainer.ts';
-import { both, checkPythonInfo, describeProbes, envReport, exposeGc, findPython, fmt, intuitorLine, median, parseDevice, parseRounds, printTable, progress, PythonSide, quick, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
+import { both, checkPythonInfo, envReport, exposeGc, fmt, intuitorLine, median, parseDevice, parseRounds, printTable, progress, PythonSide, quick, requirePython, engineEnvNames, type PythonInfo, type Sample } from './harness.ts';
 import { saveSmallModel, smallModelConfig, smallModelWeights, writeSmallModelTokenizer } from './small-model.ts';
 import { batchTokens, fixedBatch, fwdbwdBatch, tsFwdBwd, type FwdBwd } from './fwdbwd.ts';
 
@@ -78,8 +78,7 @@ async function main(): Promise<void> {
   const info = torch.runtimeInfo();
   const env: NodeJS.ProcessEnv = { ...process.env };
   progress(`${intuitorLine(info, settings.threads, env)}; ${rounds} rounds${device === 'cpu' ? '' : `; on ${device}`}`);
-  const found = findPython(device !== 'cpu');
-  if (found.python === undefined) throw new Error(`no Python with torch${device === 'cpu' ? '' : ' and CUDA'} for bench/train.py: ${describeProbes(found.probes)}; set INTUITOR_PYTHON`);
+  const python = requirePython(device !== 'cpu');
 
   const dir = mkdtempSync(join(tmpdir(), 'intuitor-bench-train-'));
   const modelDir = join(dir, 'qwen2-bench');
@@ -109,7 +108,7 @@ async function main(): Promise<void> {
     const f = settings.fwdbwd;
     const { batch, advantages } = fixedBatch(f, model.config.vocabSize, modelConfig.pad_token_id);
     tokens = batchTokens(batch);
-    py = new PythonSide('train.py', settings, env, 200, found.python);
+    py = new PythonSide('train.py', settings, env, 200, python);
     pyInfo = await py.call({ cmd: 'info', envNames: engineEnvNames });
     checkPythonInfo(pyInfo, settings.threads, env, info.blasCore);
     await py.call({ cmd: 'load', dir: modelDir });
