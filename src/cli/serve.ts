@@ -8,6 +8,7 @@ import { createServeContext } from '../serve/context.ts';
 import { DEFAULT_LIMITS } from '../serve/limits.ts';
 import { isLoopbackHost, startServer, type RunningServer } from '../serve/http.ts';
 import { checkFlagValues, type FlagSpecs, type FlagValues } from '../config/flags.ts';
+import { checkDtypeDevice, deviceFlags } from '../config/device-flags.ts';
 import type { CommandIo } from './generate.ts';
 
 export const serveFlags = {
@@ -16,13 +17,14 @@ export const serveFlags = {
   host: { type: 'string', default: '127.0.0.1', help: 'address to listen on; anything but loopback needs an API key' },
   port: { type: 'int', default: 8000, min: 0, max: 65535, help: 'port to listen on (0: any free port)' },
   apiKey: { type: 'string', help: 'require "Authorization: Bearer <key>" on /v1 (default: $INTUITOR_API_KEY)' },
-  dtype: { type: 'string', default: 'float32', choices: ['float32', 'bfloat16'], help: 'compute dtype' },
+  ...deviceFlags,
   maxN: { type: 'int', default: DEFAULT_LIMITS.maxN, min: 1, help: 'most choices (n) per request' },
   maxBestOf: { type: 'int', default: DEFAULT_LIMITS.maxBestOf, min: 1, help: 'most candidates (best_of) per request' },
   maxTokens: { type: 'int', default: DEFAULT_LIMITS.maxTokens, min: 1, help: 'most new tokens (max_tokens) per candidate' },
   maxPromptTokens: { type: 'int', min: 1, help: "most prompt tokens (default: the model's context length - 1)" },
   queue: { type: 'int', default: DEFAULT_LIMITS.queueCapacity, min: 1, help: 'requests that may wait for the model; more get 429' },
   maxBatch: { type: 'int', default: DEFAULT_LIMITS.maxBatchSequences, min: 1, help: 'most sequences generated together when requests are combined' },
+  accessLog: { type: 'boolean', default: true, help: 'one line per request on stderr: method, path, status, milliseconds, prompt and completion tokens' },
 } as const satisfies FlagSpecs;
 
 export type ServeConfig = FlagValues<typeof serveFlags>;
@@ -30,6 +32,7 @@ export type ServeConfig = FlagValues<typeof serveFlags>;
 /** Validates the flags together; the API key falls back to $INTUITOR_API_KEY. */
 export function resolveServeConfig(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): ServeConfig {
   const flags = checkFlagValues(serveFlags, values);
+  checkDtypeDevice(flags.dtype, flags.device);
   const config: ServeConfig = { ...flags, apiKey: flags.apiKey ?? (env.INTUITOR_API_KEY || undefined) };
   if (config.apiKey !== undefined && config.apiKey.trim() === '') throw new Error('--api-key must not be empty');
   if (config.maxBestOf < config.maxN) throw new Error(`--max-best-of (${config.maxBestOf}) must be at least --max-n (${config.maxN})`);
@@ -49,7 +52,8 @@ export interface ServeRunOptions {
 /** Runs the server until a signal; resolves once it has shut down. */
 export async function runServe(config: ServeConfig, io: CommandIo, options: ServeRunOptions = {}): Promise<void> {
   const engine = await loadModelEngine(config.model, {
-    dtype: config.dtype as 'float32' | 'bfloat16',
+    dtype: config.dtype,
+    device: config.device,
     ...(config.servedModelName !== undefined ? { modelId: config.servedModelName } : {}),
   });
   let server: RunningServer | undefined;
@@ -67,7 +71,7 @@ export async function runServe(config: ServeConfig, io: CommandIo, options: Serv
       },
       onError: (error) => io.stderr.write(`intuitor serve: error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`),
     });
-    server = await startServer({ context, host: config.host, port: config.port });
+    server = await startServer({ context, host: config.host, port: config.port, accessLog: config.accessLog && ((line) => io.stderr.write(`${line}\n`)) });
     io.stdout.write(`intuitor: serving ${engine.modelId} at ${server.url}/v1${config.apiKey ? ' (API key required)' : ''}; Ctrl-C stops\n`);
     options.onListening?.(server);
     const reason = await stopRequested(options.signal);

@@ -5,7 +5,11 @@
 // the scores and rewards need (no second pass): the sampled token's log-probability, the entropy,
 // and the self-certainty term KL(U || p) = logsumexp(z) - mean(z) - log V. They are taken on the
 // raw logits (temperature 1), the distribution the model itself assigns, whatever the sampling
-// temperature. A finished row (EOS or stop string) keeps decoding padding until all are done,
+// temperature, and before any repetition penalty: penalties (frequency / presence, OpenAI's)
+// only steer which token is chosen, so self-certainty, entropy and the reported log-probabilities
+// stay properties of the model, comparable with and without penalties and with scoring a text
+// afterwards. On request (topLogprobs: k) each step also returns the k most likely tokens and their
+// log-probabilities, from the same logits and logsumexp on the device. A finished row (EOS or stop string) keeps decoding padding until all are done,
 // but its outputs stop at its end; the EOS token itself is kept and scored. A caller may stop
 // single rows early (isCancelled: the row ends where it is) or the whole call (signal: it rejects).
 
@@ -13,7 +17,7 @@ import * as torch from '../torch/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { KVCache } from '../model/kv-cache.ts';
 import { tokenStatistics } from '../certainty/token-statistics.ts';
-import { checkSamplingOptions, chooseTokens, type SamplingOptions } from './sampling.ts';
+import { checkPenalties, checkSamplingOptions, chooseTokens, penalizeLogits, type PenaltyOptions, type SamplingOptions } from './sampling.ts';
 import { firstStop, unstableTail } from './stop-strings.ts';
 
 /** What generation needs of a tokenizer: turning ids back into text. */
@@ -21,8 +25,13 @@ export interface Detokenizer {
   decode(ids: number[], options?: { skipSpecialTokens?: boolean }): string;
 }
 
-export interface GenerateOptions extends SamplingOptions {
+export interface GenerateOptions extends SamplingOptions, PenaltyOptions {
   maxNewTokens: number;
+  /**
+   * per generated token, also return the k most likely tokens under the model's raw distribution
+   * (most likely first); 0 or absent: none, at no cost
+   */
+  topLogprobs?: number;
   /** sequences per prompt (default 1) */
   n?: number;
   /** ids that end a sequence (default: the model config's eos ids) */
@@ -39,7 +48,7 @@ export interface GenerateOptions extends SamplingOptions {
   promptSeeds?: readonly number[];
   tokenizer?: Detokenizer;
   /** called after each step for each sequence that produced a token */
-  onToken?: (event: { sequence: number; prompt: number; tokenId: number; textDelta: string | undefined }) => void;
+  onToken?: (event: TokenEvent) => void;
   /**
    * stops the whole call: checked before generation starts and before every step; once aborted,
    * generate() frees what it holds and rejects with `signal.reason` (an AbortError DOMException
@@ -54,6 +63,23 @@ export interface GenerateOptions extends SamplingOptions {
    * would have been; when every row is finished or cancelled, generation ends.
    */
   isCancelled?: (sequence: number) => boolean;
+}
+
+/** A token and its log-probability under the model's raw distribution. */
+export interface TokenAlternative {
+  tokenId: number;
+  logprob: number;
+}
+
+export interface TokenEvent {
+  sequence: number;
+  prompt: number;
+  tokenId: number;
+  textDelta: string | undefined;
+  /** log p(token) under the raw distribution */
+  logprob: number;
+  /** with options.topLogprobs only */
+  topLogprobs?: TokenAlternative[];
 }
 
 export interface TokenStats {
@@ -77,12 +103,15 @@ export interface GeneratedSequence {
   logprobs: number[];
   entropies: number[];
   selfCertainties: number[];
+  /** with options.topLogprobs: per generated token, the k most likely tokens, most likely first */
+  topLogprobs?: TokenAlternative[][];
 }
 
 interface RowState {
   done: boolean;
   tokens: number[];
   stats: TokenStats[];
+  top: TokenAlternative[][];
   text: string;
   /** the part of text already streamed through onToken */
   streamed: string;
@@ -108,7 +137,10 @@ export function streamDelta(streamed: string, text: string, finished: boolean, s
 /** Samples `n` continuations of each prompt (token ids), all decoded in one batch. */
 export async function generate(model: CausalLM, prompts: number[][], options: GenerateOptions): Promise<GeneratedSequence[]> {
   const sampling = checkSamplingOptions(options);
+  const penalties = checkPenalties(options);
+  const topK = options.topLogprobs ?? 0;
   const n = options.n ?? 1;
+  if (!(Number.isInteger(topK) && topK >= 0)) throw new RangeError(`topLogprobs must be an integer >= 0, got ${topK}`);
   if (!(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 1)) throw new RangeError(`maxNewTokens must be an integer >= 1, got ${options.maxNewTokens}`);
   if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`n must be an integer >= 1, got ${n}`);
   if (prompts.length === 0 || prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
@@ -128,12 +160,14 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
   if (options.promptSeeds && options.seed !== undefined) throw new Error('generate: give seed or promptSeeds, not both');
   const generators = options.promptSeeds ? options.promptSeeds.map((s) => new torch.Generator(s)) : new torch.Generator(options.seed ?? Math.floor(Math.random() * 2 ** 31));
   const cache = new KVCache(model.config, { batchSize: batch, maxLength: promptLength + options.maxNewTokens, dtype: model.dtype, device: model.device });
-  const states: RowState[] = rows.map(() => ({ done: false, tokens: [], stats: [], text: '', streamed: '', finishReason: 'length', cancelled: false }));
+  const states: RowState[] = rows.map(() => ({ done: false, tokens: [], stats: [], top: [], text: '', streamed: '', finishReason: 'length', cancelled: false }));
 
   // Left padding: [B, P] ids and mask, grown by one column per step.
   const padded = rows.map((r) => [...Array<number>(promptLength - r.ids.length).fill(padId), ...r.ids]);
   let mask = torch.tensor(rows.map((r) => [...Array<number>(promptLength - r.ids.length).fill(0), ...r.ids.map(() => 1)]), { dtype: 'int64', device: model.device }).keep();
   let input = torch.tensor(padded, { dtype: 'int64', device: model.device }).keep();
+  // With penalties: how often each row generated each token so far, [B, V] float32.
+  let counts: torch.Tensor | undefined;
   try {
     for (let step = 0; step < options.maxNewTokens; step++) {
       options.signal?.throwIfAborted();
@@ -146,14 +180,25 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
         });
         if (states.every((s) => s.done)) break;
       }
-      const { chosen, stats } = torch.noGrad(() =>
+      const { chosen, stats, top } = torch.noGrad(() =>
         torch.scope(() => {
           // Only the last position's logits are needed: the LM head runs on [B, d], not [B, T, d].
           const last = model.forward(input, { attentionMask: mask, cache, output: 'hidden' }).select(1, -1); // [B, d]
           const logits = torch.linear(last, model.lmHeadWeight).float(); // [B, V]
-          const tokens = chooseTokens(logits, sampling, generators); // [B]
-          const { logprob, entropy, selfCertainty } = tokenStatistics(logits, { targets: tokens });
-          return { chosen: Array.from(tokens.toArray() as BigInt64Array, Number), stats: torch.stack([logprob!, entropy!, selfCertainty]).toFloat64Array() };
+          if (penalties && !counts) counts = torch.zerosLike(logits).keep();
+          const tokens = chooseTokens(penalties ? penalizeLogits(logits, counts!, penalties) : logits, sampling, generators); // [B]
+          if (counts) {
+            const grown = counts.scatterAdd(1, tokens.unsqueeze(1), torch.ones([batch, 1], { dtype: 'float32', device: model.device })).keep();
+            counts.dispose();
+            counts = grown;
+          }
+          // Statistics of the raw logits (see the top of this file), whatever the penalties.
+          const { logprob, entropy, selfCertainty, logsumexp } = tokenStatistics(logits, { targets: tokens });
+          return {
+            chosen: Array.from(tokens.toArray() as BigInt64Array, Number),
+            stats: torch.stack([logprob!, entropy!, selfCertainty]).toFloat64Array(),
+            top: topK > 0 ? topAlternatives(logits, logsumexp, topK) : undefined,
+          };
         }),
       );
       chosen.forEach((tokenId, b) => {
@@ -161,6 +206,8 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
         if (state.done) return;
         state.tokens.push(tokenId);
         state.stats.push({ logprob: stats[b]!, entropy: stats[batch + b]!, selfCertainty: stats[2 * batch + b]! });
+        const alternatives = top?.[b];
+        if (alternatives) state.top.push(alternatives);
         const decoding = options.tokenizer !== undefined && (Boolean(options.stop?.length) || options.onToken !== undefined);
         if (decoding) {
           const text = options.tokenizer!.decode(state.tokens, { skipSpecialTokens: true });
@@ -179,7 +226,7 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
         if (decoding) {
           ({ delta: textDelta, streamed: state.streamed } = streamDelta(state.streamed, state.text, state.done || step === options.maxNewTokens - 1, options.stop));
         }
-        options.onToken?.({ sequence: b, prompt: rows[b]!.prompt, tokenId, textDelta });
+        options.onToken?.({ sequence: b, prompt: rows[b]!.prompt, tokenId, textDelta, logprob: stats[b]!, ...(alternatives ? { topLogprobs: alternatives } : {}) });
       });
       if (states.every((s) => s.done) || step === options.maxNewTokens - 1) break;
       // Next input: the chosen tokens (padding for finished rows, which no one reads).
@@ -195,6 +242,7 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
     input.dispose();
     mask.dispose();
     cache.dispose();
+    (counts as torch.Tensor | undefined)?.dispose();
   }
   return states.map((s, b) => ({
     prompt: rows[b]!.prompt,
@@ -205,5 +253,18 @@ export async function generate(model: CausalLM, prompts: number[][], options: Ge
     logprobs: s.stats.map((t) => t.logprob),
     entropies: s.stats.map((t) => t.entropy),
     selfCertainties: s.stats.map((t) => t.selfCertainty),
+    ...(topK > 0 ? { topLogprobs: s.top } : {}),
   }));
+}
+
+/**
+ * The k most likely tokens of each row of logits [B, V], with log p = z - logsumexp(z): the
+ * logsumexp the statistics already computed, so no [B, V] log-softmax is materialised.
+ */
+function topAlternatives(logits: torch.Tensor, logsumexp: torch.Tensor, k: number): TokenAlternative[][] {
+  const { values, indices } = logits.topk(Math.min(k, logits.size(-1)), { dim: -1 }); // [B, k]
+  const logprobs = values.sub(logsumexp.unsqueeze(1)).toFloat64Array();
+  const ids = indices.toArray() as BigInt64Array;
+  const width = values.size(1);
+  return Array.from({ length: logits.size(0) }, (_, b) => Array.from({ length: width }, (_, j) => ({ tokenId: Number(ids[b * width + j]!), logprob: logprobs[b * width + j]! })));
 }

@@ -72,3 +72,34 @@ export function chooseTokens(logits: torch.Tensor, options: Required<SamplingOpt
     return chosen.squeeze(-1).to(logits.device);
   });
 }
+
+/**
+ * OpenAI's repetition penalties, over the tokens a row has generated so far (not its prompt):
+ *   logits[t] -= count[t] * frequencyPenalty + (count[t] > 0) * presencePenalty
+ * Positive values discourage repeats, negative ones encourage them.
+ */
+export interface PenaltyOptions {
+  /** -2..2, default 0 */
+  frequencyPenalty?: number;
+  /** -2..2, default 0 */
+  presencePenalty?: number;
+}
+
+/** The penalties to apply, or undefined when both are 0 (sampling then takes the unpenalised path). */
+export function checkPenalties(options: PenaltyOptions): Required<PenaltyOptions> | undefined {
+  const resolved = { frequencyPenalty: options.frequencyPenalty ?? 0, presencePenalty: options.presencePenalty ?? 0 };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!(Number.isFinite(value) && value >= -2 && value <= 2)) throw new RangeError(`${name} must be a number in [-2, 2], got ${value}`);
+  }
+  return resolved.frequencyPenalty === 0 && resolved.presencePenalty === 0 ? undefined : resolved;
+}
+
+/** logits [B, V] and counts [B, V] (how often each row generated each token) -> penalised logits [B, V]. */
+export function penalizeLogits(logits: torch.Tensor, counts: torch.Tensor, penalties: Required<PenaltyOptions>): torch.Tensor {
+  return torch.scope(() => {
+    let x = logits.float();
+    if (penalties.frequencyPenalty !== 0) x = x.sub(counts.mul(penalties.frequencyPenalty));
+    if (penalties.presencePenalty !== 0) x = x.sub(counts.gt(0).float().mul(penalties.presencePenalty));
+    return x;
+  });
+}

@@ -4,12 +4,14 @@
 // lose the tokenizer's folder (their prefix): they go to clients, who have no business with it.
 
 import { realpathSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
+import { scoreTokenLogprobs } from '../certainty/token-logprobs.ts';
 import { generate } from '../generate/generate.ts';
-import { loadModel } from '../model/load.ts';
+import { resolveModelSource } from '../model/hub-cache.ts';
+import { loadModel, type LoadModelOptions } from '../model/load.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { ChatTemplateError, Tokenizer, type ChatMessage } from '../tokenizer/index.ts';
-import type { Engine, EngineBatch, EngineSequence } from './types.ts';
+import type { Engine, EngineBatch, EngineSequence, PromptScores } from './types.ts';
 
 export interface ModelEngine extends Engine {
   readonly model: CausalLM;
@@ -35,6 +37,7 @@ export function createModelEngine(model: CausalLM, tokenizer: Tokenizer, modelId
     model,
     tokenizer,
     contextLength: model.config.maxPositionEmbeddings,
+    vocabSize: model.config.vocabSize,
     get hasChatTemplate() {
       return tokenizer.hasChatTemplate;
     },
@@ -51,6 +54,12 @@ export function createModelEngine(model: CausalLM, tokenizer: Tokenizer, modelId
     },
     encodeText: (text: string, options: { addSpecialTokens?: boolean } = {}) => tokenizer.encode(text, { addSpecialTokens: options.addSpecialTokens ?? true }),
     decode: (tokenIds: number[]) => tokenizer.decode(tokenIds, { skipSpecialTokens: true }),
+    tokenTexts: (tokenIds: number[]) => tokenIds.map((id) => tokenizer.decode([id], { skipSpecialTokens: false })),
+    scorePrompt(tokenIds: number[], topLogprobs: number): PromptScores {
+      if (tokenIds.length < 2) return { logprobs: [], topLogprobs: topLogprobs > 0 ? [] : undefined };
+      const [scores] = scoreTokenLogprobs(model, [{ prompt: tokenIds.slice(0, 1), response: tokenIds.slice(1) }], { topLogprobs });
+      return scores!;
+    },
     async generate(batch: EngineBatch): Promise<EngineSequence[]> {
       const onToken = batch.onToken;
       const sequences = await generate(model, batch.prompts, {
@@ -58,10 +67,13 @@ export function createModelEngine(model: CausalLM, tokenizer: Tokenizer, modelId
         temperature: batch.temperature,
         topP: batch.topP,
         stop: batch.stop,
+        frequencyPenalty: batch.frequencyPenalty,
+        presencePenalty: batch.presencePenalty,
+        ...(batch.topLogprobs ? { topLogprobs: batch.topLogprobs } : {}),
         eosTokenIds,
         tokenizer,
         ...(batch.seed !== undefined ? { seed: batch.seed } : {}),
-        ...(onToken ? { onToken: ({ sequence, tokenId }) => onToken(sequence, tokenId) } : {}),
+        ...(onToken ? { onToken: ({ sequence, tokenId, logprob, topLogprobs }) => onToken(sequence, tokenId, topLogprobs ? { logprob, topLogprobs } : { logprob }) } : {}),
         ...(batch.isCancelled ? { isCancelled: batch.isCancelled } : {}),
       });
       return sequences.map((s) => ({
@@ -71,6 +83,7 @@ export function createModelEngine(model: CausalLM, tokenizer: Tokenizer, modelId
         selfCertainties: s.selfCertainties,
         logprobs: s.logprobs,
         entropies: s.entropies,
+        ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}),
       }));
     },
     dispose: () => model.dispose(),
@@ -92,9 +105,14 @@ function longestTokenBytes(tokenizer: Tokenizer): number {
   return longest;
 }
 
-/** Loads a model folder (weights and tokenizer) as an engine; the id defaults to the folder's name. */
-export async function loadModelEngine(dir: string, options: { modelId?: string; dtype?: 'float32' | 'bfloat16' } = {}): Promise<ModelEngine> {
-  const tokenizer = await Tokenizer.fromDir(dir);
-  const model = loadModel(dir, { dtype: options.dtype ?? 'float32' });
-  return createModelEngine(model, tokenizer, options.modelId ?? basename(resolve(dir)), [dir, resolve(dir), realpathSync(dir)]);
+/**
+ * Loads a model folder, or a model named ORG/NAME[@revision] in the Hugging Face cache (weights and
+ * tokenizer), as an engine; the id defaults to the folder's name, or to ORG/NAME for a cached model.
+ */
+export async function loadModelEngine(spec: string, options: { modelId?: string } & LoadModelOptions = {}): Promise<ModelEngine> {
+  const source = resolveModelSource(spec);
+  const tokenizer = await Tokenizer.fromDir(source.dir);
+  const model = loadModel(source.dir, { dtype: options.dtype ?? 'float32', ...(options.device !== undefined ? { device: options.device } : {}) });
+  const modelId = options.modelId ?? source.repoId ?? basename(source.dir);
+  return createModelEngine(model, tokenizer, modelId, [spec, source.dir, realpathSync(source.dir)]);
 }

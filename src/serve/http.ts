@@ -13,6 +13,12 @@
 // gets `Connection: close` and the socket is closed when the stream ends. (Writing
 // `Connection: keep-alive` ourselves overrode that and held such sockets for the keep-alive timeout.)
 //
+// Every request leaves one access-log line once its response is done (or its client gone):
+//   intuitor serve: POST /v1/completions 200 41 ms prompt_tokens=5 completion_tokens=16
+// the status is 499 when the client went away first; token counts appear for completions. The
+// query string is left out (it is no part of this API, and a URL can carry what a log should not).
+// By default the lines go to stderr; `accessLog: false` silences them.
+//
 // It binds 127.0.0.1 by default and refuses to listen on any other interface without an API key.
 // close() lets requests and streams in flight finish but ends idle keep-alive connections at once.
 
@@ -22,7 +28,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { ServeContext } from './context.ts';
 import { ApiError, errorResponse, serverError } from './errors.ts';
 import { handleRequest } from './handler.ts';
-import { isStreamResponse, type StreamResponse } from './types.ts';
+import { isStreamResponse, type StreamResponse, type TokenCounts } from './types.ts';
 
 /** How long a client may take; the first two are checked every checkIntervalMs (slow clients get a 408). */
 export interface ServerTimeouts {
@@ -48,6 +54,8 @@ export interface StartServerOptions {
   /** largest request line + headers in bytes (default 16 KiB, Node's) */
   maxHeaderBytes?: number;
   timeouts?: Partial<ServerTimeouts>;
+  /** where the access log's lines go (default: stderr); false: no access log */
+  accessLog?: ((line: string) => void) | false;
 }
 
 export interface RunningServer {
@@ -69,7 +77,15 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127(?:\.\d{1,3}){3}$/.test(h) || /^::ffff:127(?:\.\d{1,3}){3}$/.test(h);
 }
 
-export type BuildAppOptions = Pick<StartServerOptions, 'bodyLimit' | 'maxHeaderBytes' | 'timeouts'>;
+export type BuildAppOptions = Pick<StartServerOptions, 'bodyLimit' | 'maxHeaderBytes' | 'timeouts' | 'accessLog'>;
+
+const writeStderr = (line: string) => void process.stderr.write(`${line}\n`);
+
+/** One access-log line. */
+export function accessLogLine(method: string, url: string, status: number, ms: number, tokens: TokenCounts | undefined): string {
+  const counts = tokens ? ` prompt_tokens=${tokens.prompt}${tokens.completion !== undefined ? ` completion_tokens=${tokens.completion}` : ''}` : '';
+  return `intuitor serve: ${method} ${url.split('?')[0]} ${status} ${Math.round(ms)} ms${counts}`;
+}
 
 /** The fastify app (not listening), for startServer or for fastify's inject(). */
 export function buildApp(context: ServeContext, options: BuildAppOptions = {}): FastifyInstance {
@@ -86,6 +102,26 @@ export function buildApp(context: ServeContext, options: BuildAppOptions = {}): 
     clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, { maxHeaderBytes, timeouts }),
     frameworkErrors: (error, request, reply) => sendFastifyError(error, request, reply),
   });
+  const log = options.accessLog === undefined ? writeStderr : options.accessLog;
+  // The token counts of each response, for its log line (set once the handler has answered).
+  const counted = new WeakMap<ServerResponse, TokenCounts>();
+  if (log) {
+    // A hook on every request, fastify's own errors (413...) included; the line is written when the
+    // socket side of the response is done, so hijacked (streamed) responses are timed to their end.
+    app.addHook('onRequest', (request, reply, done) => {
+      const started = performance.now();
+      const res = reply.raw;
+      res.once('close', () => {
+        const status = res.writableFinished ? res.statusCode : 499;
+        try {
+          log(accessLogLine(request.method, request.url, status, performance.now() - started, counted.get(res)));
+        } catch (error) {
+          context.onError(error);
+        }
+      });
+      done();
+    });
+  }
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   // fastify's own errors: an oversized body, a malformed Content-Length, a URL with a bad %-escape.
@@ -112,6 +148,7 @@ export function buildApp(context: ServeContext, options: BuildAppOptions = {}): 
     res.on('close', onClose);
     if (res.destroyed || request.raw.socket?.destroyed === true) controller.abort(); // gone already
     const response = await handleRequest({ method: request.method, path: request.url, headers: request.headers, body: request.body, signal: controller.signal }, context);
+    if (response.tokens) counted.set(res, response.tokens);
     if (controller.signal.aborted) {
       // The client is gone: nothing to send (a JSON answer is the 499 of a cancelled request).
       reply.hijack();

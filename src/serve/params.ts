@@ -1,11 +1,16 @@
 // Request bodies of /v1/chat/completions and /v1/completions -> typed generation parameters.
 // Unknown fields are ignored, as OpenAI does; known fields of the wrong type or out of range are a
-// 400 that names the parameter; known features this server does not have (log-probabilities,
-// tools, penalties...) are a 400 rather than silently ignored when they would change the result.
+// 400 that names the parameter; known features this server does not have (tools, logit_bias,
+// suffix...) are a 400 rather than silently ignored when they would change the result.
+//
+// Log-probabilities: chat takes `logprobs: true` with `top_logprobs` 0..20 alternatives per token;
+// the legacy endpoint takes `logprobs` 0..5 (the sampled token's log-probability always, plus that
+// many alternatives) and `echo`. Both become `logprobs`: the number of alternatives, or undefined
+// for none.
 
 import { SELECTION_METHODS, type SelectionMethod } from '../select/index.ts';
 import type { ChatMessage } from '../tokenizer/index.ts';
-import { invalidRequest } from './errors.ts';
+import { invalidRequest, type ApiError } from './errors.ts';
 import {
   checkText,
   field,
@@ -41,6 +46,11 @@ export interface GenerationParams {
   maxTokens: number | undefined;
   stop: string[];
   seed: number | undefined;
+  /** -2..2, OpenAI's semantics over each choice's generated tokens */
+  frequencyPenalty: number;
+  presencePenalty: number;
+  /** log-probabilities asked for: alternatives per token (0 = only the chosen token's); undefined: none */
+  logprobs: number | undefined;
   stream: boolean;
   /** stream_options.include_usage: a last chunk carries the usage */
   includeUsage: boolean;
@@ -52,17 +62,25 @@ export interface ChatParams extends GenerationParams {
   messages: ChatMessage[];
 }
 
+/** One prompt of /v1/completions: text, or token ids as given. */
+export type PromptInput = { text: string } | { ids: number[] };
+
 export interface CompletionParams extends GenerationParams {
   kind: 'completion';
-  prompt: string;
+  /** one or more prompts; their choices come prompt-major (index = prompt * n + i) */
+  prompts: PromptInput[];
+  /** the prompt is prepended to each choice's text (and its tokens to the log-probabilities) */
+  echo: boolean;
 }
+
+/** Most alternatives per token: chat's top_logprobs, the legacy endpoint's logprobs (OpenAI's bounds). */
+export const MAX_TOP_LOGPROBS = 20;
+export const MAX_LEGACY_LOGPROBS = 5;
 
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'];
 
 export function parseChatRequest(body: unknown, limits: ServeLimits): ChatParams {
   const obj = requireBody(body);
-  unsupported(obj, 'logprobs', (v) => v === true);
-  unsupported(obj, 'top_logprobs', (v) => v !== undefined);
   unsupported(obj, 'tools', (v) => Array.isArray(v) && v.length > 0);
   unsupported(obj, 'functions', (v) => Array.isArray(v) && v.length > 0);
   unsupported(obj, 'audio', (v) => v !== undefined);
@@ -71,16 +89,39 @@ export function parseChatRequest(body: unknown, limits: ServeLimits): ChatParams
   const messages = parseMessages(field(obj, 'messages'));
   const maxCompletionTokens = optionalInteger(obj, 'max_completion_tokens', { min: 1, max: limits.maxTokens });
   const common = parseCommon(obj, limits);
-  return { kind: 'chat', messages, ...common, maxTokens: maxCompletionTokens ?? common.maxTokens };
+  if (common.maxTokens === 0) throw atLeastOneToken('max_tokens');
+  const logprobs = optionalBoolean(obj, 'logprobs') ?? false;
+  const topLogprobs = optionalInteger(obj, 'top_logprobs', { min: 0, max: MAX_TOP_LOGPROBS });
+  if (topLogprobs !== undefined && !logprobs) throw invalidRequest("Invalid 'top_logprobs': it needs 'logprobs' to be true.", 'top_logprobs', 'invalid_value');
+  return { kind: 'chat', messages, ...common, maxTokens: maxCompletionTokens ?? common.maxTokens, logprobs: logprobs ? (topLogprobs ?? 0) : undefined };
 }
 
 export function parseCompletionRequest(body: unknown, limits: ServeLimits): CompletionParams {
   const obj = requireBody(body);
-  unsupported(obj, 'logprobs', (v) => v !== undefined && v !== 0 && v !== false);
-  unsupported(obj, 'echo', (v) => v === true);
   unsupported(obj, 'suffix', (v) => v !== undefined && v !== '');
-  const prompt = parsePrompt(field(obj, 'prompt'));
-  return { kind: 'completion', prompt, ...parseCommon(obj, limits) };
+  const prompts = parsePrompts(field(obj, 'prompt'));
+  const echo = optionalBoolean(obj, 'echo') ?? false;
+  const logprobs = optionalInteger(obj, 'logprobs', { min: 0, max: MAX_LEGACY_LOGPROBS });
+  const common = parseCommon(obj, limits);
+  // max_tokens 0 with echo scores the prompt and generates nothing (a loglikelihood request).
+  if (common.maxTokens === 0 && !echo) throw atLeastOneToken('max_tokens', " unless 'echo' is true");
+  if (common.maxTokens === 0 && common.stream) throw invalidRequest("Invalid 'max_tokens': 0 (echo only) cannot be streamed.", 'max_tokens', 'invalid_value');
+  if (prompts.length > 1) {
+    const most = Math.max(limits.maxBatchSequences, limits.maxBestOf);
+    if (prompts.length * common.bestOf > most) {
+      throw invalidRequest(
+        `Invalid 'prompt': ${prompts.length} prompts x ${common.bestOf} candidates each is ${prompts.length * common.bestOf} sequences; this server generates at most ${most} per request.`,
+        'prompt',
+        'array_above_max_length',
+      );
+    }
+    if (common.selection) throw invalidRequest("'selection' chooses among the candidates of one prompt; send one prompt per request to use it.", 'selection', 'invalid_value');
+  }
+  return { kind: 'completion', prompts, echo, ...common, logprobs };
+}
+
+function atLeastOneToken(param: string, unless = ''): ApiError {
+  return invalidRequest(`Invalid '${param}': integer below minimum value. Expected a value >= 1${unless}, but got 0 instead.`, param, 'integer_below_min_value');
 }
 
 function requireBody(body: unknown): JsonObject {
@@ -101,16 +142,16 @@ function parseCommon(obj: JsonObject, limits: ServeLimits): GenerationParams {
   }
   const temperature = optionalNumber(obj, 'temperature', { min: 0, max: 2 }) ?? 1;
   const topP = optionalNumber(obj, 'top_p', { min: 0, max: 1 }) ?? 1;
-  const maxTokens = optionalInteger(obj, 'max_tokens', { min: 1, max: limits.maxTokens });
+  // 0 only for the legacy endpoint's echo (checked by the caller)
+  const maxTokens = optionalInteger(obj, 'max_tokens', { min: 0, max: limits.maxTokens });
   const seed = optionalInteger(obj, 'seed', { min: 0 });
   const stream = optionalBoolean(obj, 'stream') ?? false;
   const streamOptions = optionalObject(obj, 'stream_options');
   if (streamOptions && !stream) throw invalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', 'invalid_value');
   const includeUsage = (streamOptions && optionalBoolean(streamOptions, 'include_usage', 'stream_options.include_usage')) ?? false;
-  for (const key of ['frequency_penalty', 'presence_penalty']) {
-    const value = optionalNumber(obj, key, { min: -2, max: 2 });
-    if (value !== undefined && value !== 0) throw invalidRequest(`The parameter '${key}' is not supported by this server (only 0).`, key, 'unsupported_parameter');
-  }
+  // -0 is 0: no penalty, the unpenalised sampling path
+  const frequencyPenalty = (optionalNumber(obj, 'frequency_penalty', { min: -2, max: 2 }) ?? 0) + 0;
+  const presencePenalty = (optionalNumber(obj, 'presence_penalty', { min: -2, max: 2 }) ?? 0) + 0;
   const bias = optionalObject(obj, 'logit_bias');
   if (bias && Object.keys(bias).length > 0) throw invalidRequest("The parameter 'logit_bias' is not supported by this server.", 'logit_bias', 'unsupported_parameter');
   const selection = parseSelection(field(obj, 'selection'));
@@ -128,6 +169,9 @@ function parseCommon(obj: JsonObject, limits: ServeLimits): GenerationParams {
     maxTokens,
     stop: parseStop(field(obj, 'stop')),
     seed,
+    frequencyPenalty,
+    presencePenalty,
+    logprobs: undefined,
     stream,
     includeUsage,
     selection,
@@ -160,13 +204,30 @@ function parseSelection(value: unknown): SelectionParams | undefined {
   return { method: method as SelectionMethod, p };
 }
 
-function parsePrompt(value: unknown): string {
+const PROMPT_TYPES = 'a string, an array of strings, an array of token ids or an array of arrays of token ids';
+
+/** prompt: "text" | ["text", ...] | [id, ...] | [[id, ...], ...]. */
+function parsePrompts(value: unknown): PromptInput[] {
   if (value === undefined) throw missing('prompt');
-  if (typeof value === 'string') return checkText('prompt', value);
-  if (!Array.isArray(value)) throw wrongType('prompt', 'a string or an array of one string', value);
-  if (value.length !== 1) throw invalidRequest(`Invalid 'prompt': this server takes one prompt per request, got an array of ${value.length}.`, 'prompt', 'invalid_value');
-  if (typeof value[0] !== 'string') throw wrongType('prompt[0]', 'a string (token-id prompts are not supported)', value[0]);
-  return checkText('prompt[0]', value[0]);
+  if (typeof value === 'string') return [{ text: checkText('prompt', value) }];
+  if (!Array.isArray(value)) throw wrongType('prompt', PROMPT_TYPES, value);
+  if (value.length === 0) throw invalidRequest("Invalid 'prompt': empty array. Expected at least one prompt.", 'prompt', 'empty_array');
+  if (typeof value[0] === 'number') return [{ ids: parseTokenIds(value, 'prompt') }];
+  return value.map((item, i): PromptInput => {
+    const param = `prompt[${i}]`;
+    if (typeof item === 'string') return { text: checkText(param, item) };
+    if (Array.isArray(item)) return { ids: parseTokenIds(item, param) };
+    throw wrongType(param, 'a string or an array of token ids', item);
+  });
+}
+
+/** Token ids: non-negative integers (the engine's vocabulary bound is checked with the engine). */
+function parseTokenIds(value: unknown[], param: string): number[] {
+  value.forEach((id, j) => {
+    if (typeof id !== 'number' || !Number.isInteger(id)) throw wrongType(`${param}[${j}]`, 'an integer token id', id);
+    if (id < 0) throw invalidRequest(`Invalid '${param}[${j}]': token ids are >= 0, but got ${id}.`, `${param}[${j}]`, 'integer_below_min_value');
+  });
+  return value as number[];
 }
 
 function parseMessages(value: unknown): ChatMessage[] {

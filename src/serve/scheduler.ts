@@ -1,7 +1,9 @@
 // The one queue in front of the engine. Generation is serialized: one generate() call at a time.
 // Requests that wait while a batch runs are combined into the next call when their sampling
-// settings match (same max_tokens, temperature, top_p and stop strings, no seed), up to
-// maxBatchSequences rows; every candidate of every request is one row. A request with a seed
+// settings match (same max_tokens, temperature, top_p, penalties and stop strings, no seed), up to
+// maxBatchSequences rows; every candidate of every prompt of every request is one row. Top
+// log-probabilities are computed for the batch when any of its jobs asks, and each job gets back
+// as many as it asked for (none when it asked for none). A request with a seed
 // always runs alone, so its rows, and therefore its sequences, do not depend on other traffic.
 // At most queueCapacity requests wait; one more is refused at once (429), never queued.
 // A job's AbortSignal cancels it: while it waits it leaves the queue at once; while it runs its
@@ -9,15 +11,18 @@
 // rejects with a RequestCancelledError at once.
 
 import { queueFull, RequestCancelledError, serverError } from './errors.ts';
-import type { Engine, EngineSequence, SamplingSettings } from './types.ts';
+import type { Engine, EngineSequence, SamplingSettings, TokenScores } from './types.ts';
 
 export interface GenerationJob {
-  prompt: number[];
-  /** sequences to sample from this prompt */
+  /** one or more prompts; the job's sequences come back prompt-major (count per prompt) */
+  prompts: number[][];
+  /** sequences to sample from each prompt */
   count: number;
   sampling: SamplingSettings;
-  /** per token of each of this job's sequences (candidate = 0..count-1) */
-  onToken?: (candidate: number, tokenId: number) => void;
+  /** alternatives per generated token to return (EngineSequence.topLogprobs); 0 or absent: none */
+  topLogprobs?: number;
+  /** per token of each of this job's sequences (candidate = prompt * count + 0..count-1) */
+  onToken?: (candidate: number, tokenId: number, scores: TokenScores) => void;
   /** cancels the job (its client went away): see the top of this file */
   signal?: AbortSignal;
 }
@@ -76,8 +81,8 @@ export class Scheduler {
    */
   submit(job: GenerationJob): Promise<EngineSequence[]> {
     if (this.#waiting.length >= this.#options.queueCapacity) throw queueFull(this.#waiting.length);
-    const { maxNewTokens, temperature, topP, stop, seed } = job.sampling;
-    const key = seed === undefined ? JSON.stringify([maxNewTokens, temperature, topP, stop]) : undefined;
+    const { maxNewTokens, temperature, topP, stop, seed, frequencyPenalty, presencePenalty } = job.sampling;
+    const key = seed === undefined ? JSON.stringify([maxNewTokens, temperature, topP, stop, frequencyPenalty, presencePenalty]) : undefined;
     const signal = job.signal;
     if (signal?.aborted) {
       this.stats.cancelled++;
@@ -148,12 +153,12 @@ export class Scheduler {
     const first = this.#waiting.shift()!;
     const batch = [first];
     if (first.key === undefined) return batch;
-    let rows = first.job.count;
+    let rows = rowsOf(first.job);
     for (let i = 0; i < this.#waiting.length; ) {
       const next = this.#waiting[i]!;
-      if (next.key === first.key && rows + next.job.count <= this.#options.maxBatchSequences) {
+      if (next.key === first.key && rows + rowsOf(next.job) <= this.#options.maxBatchSequences) {
         batch.push(next);
-        rows += next.job.count;
+        rows += rowsOf(next.job);
         this.#waiting.splice(i, 1);
       } else {
         i++;
@@ -166,11 +171,14 @@ export class Scheduler {
     const owners: { job: GenerationJob; candidate: number }[] = [];
     const prompts: number[][] = [];
     for (const { job } of batch) {
-      for (let c = 0; c < job.count; c++) {
-        owners.push({ job, candidate: c });
-        prompts.push(job.prompt);
-      }
+      job.prompts.forEach((prompt, p) => {
+        for (let c = 0; c < job.count; c++) {
+          owners.push({ job, candidate: p * job.count + c });
+          prompts.push(prompt);
+        }
+      });
     }
+    const topLogprobs = Math.max(0, ...batch.map((w) => w.job.topLogprobs ?? 0));
     const streaming = batch.some((w) => w.job.onToken);
     const cancellable = batch.some((w) => w.job.signal);
     this.stats.batches++;
@@ -180,13 +188,14 @@ export class Scheduler {
       const sequences = await this.#engine.generate({
         ...batch[0]!.job.sampling,
         prompts,
+        ...(topLogprobs > 0 ? { topLogprobs } : {}),
         ...(streaming
           ? {
-              onToken: (row: number, tokenId: number) => {
+              onToken: (row: number, tokenId: number, scores: TokenScores) => {
                 const owner = owners[row];
                 if (owner?.job.signal?.aborted) return;
                 try {
-                  owner?.job.onToken?.(owner.candidate, tokenId);
+                  owner?.job.onToken?.(owner.candidate, tokenId, trimScores(scores, owner.job.topLogprobs ?? 0));
                 } catch (error) {
                   this.#options.onError?.(error);
                 }
@@ -198,13 +207,31 @@ export class Scheduler {
       if (sequences.length !== prompts.length) throw new Error(`the engine returned ${sequences.length} sequences for ${prompts.length} rows`);
       let offset = 0;
       for (const w of batch) {
+        const rows = rowsOf(w.job);
         // A cancelled job was rejected when its signal fired; its cut-short rows go nowhere.
-        if (!w.job.signal?.aborted) w.resolve(sequences.slice(offset, offset + w.job.count));
-        offset += w.job.count;
+        if (!w.job.signal?.aborted) w.resolve(sequences.slice(offset, offset + rows).map((s) => trimSequence(s, w.job.topLogprobs ?? 0)));
+        offset += rows;
       }
     } catch (error) {
       this.#options.onError?.(error);
       for (const w of batch) w.reject(serverError());
     }
   }
+}
+
+function rowsOf(job: GenerationJob): number {
+  return job.prompts.length * job.count;
+}
+
+// A job gets the alternatives it asked for, whatever its batch computed: its results do not
+// depend on the other requests it was batched with.
+function trimScores(scores: TokenScores, k: number): TokenScores {
+  if (!scores.topLogprobs) return scores;
+  return k > 0 ? { logprob: scores.logprob, topLogprobs: scores.topLogprobs.slice(0, k) } : { logprob: scores.logprob };
+}
+
+function trimSequence(sequence: EngineSequence, k: number): EngineSequence {
+  if (!sequence.topLogprobs) return sequence;
+  const { topLogprobs, ...rest } = sequence;
+  return k > 0 ? { ...rest, topLogprobs: topLogprobs.map((top) => top.slice(0, k)) } : rest;
 }

@@ -76,6 +76,7 @@ export class DeltaDecoder {
   readonly #decode: (tokenIds: number[]) => string;
   readonly #stop: readonly string[];
   readonly #tokens: number[] = [];
+  #decoded = '';
   #sent = '';
 
   constructor(decode: (tokenIds: number[]) => string, stop: readonly string[]) {
@@ -83,10 +84,21 @@ export class DeltaDecoder {
     this.#stop = stop;
   }
 
+  /** Every token so far, decoded (before any stop string is cut): where the next token's text starts. */
+  get decoded(): string {
+    return this.#decoded;
+  }
+
+  /** The text sent so far. */
+  get sent(): string {
+    return this.#sent;
+  }
+
   /** The text that became final with this token ('' when nothing did). */
   push(tokenId: number): string {
     this.#tokens.push(tokenId);
     let text = this.#decode(this.#tokens);
+    this.#decoded = text;
     const at = firstStop(text, this.#stop);
     if (at !== -1) text = text.slice(0, at);
     return this.#advance(text.slice(0, text.length - unstableTail(text, this.#stop)));

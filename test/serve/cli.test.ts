@@ -67,5 +67,11 @@ test('runServe prints its URL, serves the model, and shuts down when stopped', {
   stop.abort();
   await finished;
   assert.match(chunks.stderr, /shutting down/);
+  assert.match(chunks.stderr, /POST \/v1\/completions 200 \d+ ms prompt_tokens=\d+ completion_tokens=2/, 'the access log goes to the command\'s stderr');
   await assert.rejects(fetch(`${server.url}/health`), 'the server no longer listens');
+});
+
+test('serve --no-access-log turns the access log off', () => {
+  assert.equal(resolveServeConfig({ model: fixtureDir }, {}).accessLog, true);
+  assert.equal(resolveServeConfig({ model: fixtureDir, accessLog: false }, {}).accessLog, false);
 });

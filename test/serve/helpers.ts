@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadModelEngine, type ModelEngine } from '../../src/serve/engine.ts';
 import { handleRequest } from '../../src/serve/handler.ts';
 import type { ServeContext } from '../../src/serve/context.ts';
-import { isStreamResponse, type Engine, type EngineBatch, type EngineSequence, type JsonResponse, type ServeResponse } from '../../src/serve/types.ts';
+import { isStreamResponse, type Engine, type EngineBatch, type EngineSequence, type JsonResponse, type PromptScores, type ServeResponse, type TokenAlternative } from '../../src/serve/types.ts';
 
 export const fixtureDir = fileURLToPath(new URL('../fixtures/qwen2-tiny', import.meta.url));
 export const FIXTURE_ID = 'qwen2-tiny';
@@ -13,15 +13,22 @@ export function loadFixtureEngine(): Promise<ModelEngine> {
   return loadModelEngine(fixtureDir, { modelId: FIXTURE_ID });
 }
 
+/** The fake engine's alternatives at any position: 'A', 'B', ... with log-probabilities -0.5, -1.5, ... */
+export function fakeAlternatives(k: number): TokenAlternative[] {
+  return Array.from({ length: k }, (_, j) => ({ tokenId: 0x41 + j, logprob: -0.5 - j }));
+}
+
 /**
  * A fake engine: a prompt token is a character code; the text of row r is its prompt's last
  * character followed by `r`-dependent letters; self-certainty per row comes from `certainties`
- * (by row) when given. `block()` holds every generate() call until `release()`. A row that
+ * (by row) when given. Every generated token has log-probability -1, every prompt token after the
+ * first -0.25, and the alternatives are fakeAlternatives(k). `block()` holds every generate() call until `release()`. A row that
  * `batch.isCancelled` reports cancelled (asked before each of its tokens) ends where it is.
  */
 export class FakeEngine implements Engine {
   readonly modelId = 'fake-model';
   contextLength = 64;
+  readonly vocabSize = 0x110000;
   hasChatTemplate = true;
   /** one code point per token: at most 4 UTF-8 bytes */
   readonly maxBytesPerToken = 4;
@@ -44,6 +51,15 @@ export class FakeEngine implements Engine {
 
   decode(tokenIds: number[]): string {
     return tokenIds.map((id) => String.fromCodePoint(id)).join('');
+  }
+
+  tokenTexts(tokenIds: number[]): string[] {
+    return tokenIds.map((id) => String.fromCodePoint(id));
+  }
+
+  scorePrompt(tokenIds: number[], topLogprobs: number): PromptScores {
+    const rest = tokenIds.slice(1);
+    return { logprobs: rest.map(() => -0.25), topLogprobs: topLogprobs > 0 ? rest.map(() => fakeAlternatives(topLogprobs)) : undefined };
   }
 
   block(): void {
@@ -72,7 +88,7 @@ export class FakeEngine implements Engine {
       for (const id of all) {
         if (batch.isCancelled?.(row)) break;
         tokenIds.push(id);
-        batch.onToken?.(row, id);
+        batch.onToken?.(row, id, batch.topLogprobs ? { logprob: -1, topLogprobs: fakeAlternatives(batch.topLogprobs) } : { logprob: -1 });
       }
       const certainty = this.certainties?.[row] ?? 1 + row;
       return {
@@ -82,6 +98,7 @@ export class FakeEngine implements Engine {
         selfCertainties: tokenIds.map(() => certainty),
         logprobs: tokenIds.map(() => -1),
         entropies: tokenIds.map(() => 1),
+        ...(batch.topLogprobs ? { topLogprobs: tokenIds.map(() => fakeAlternatives(batch.topLogprobs!)) } : {}),
       } satisfies EngineSequence;
     });
   }
@@ -109,6 +126,7 @@ export function recordingEngine(engine: Engine): { engine: Engine; results: Engi
   const recording: Engine = {
     modelId: engine.modelId,
     contextLength: engine.contextLength,
+    vocabSize: engine.vocabSize,
     get hasChatTemplate() {
       return engine.hasChatTemplate;
     },
@@ -117,6 +135,8 @@ export function recordingEngine(engine: Engine): { engine: Engine; results: Engi
     renderChat: (messages) => engine.renderChat(messages),
     encodeText: (text, options) => engine.encodeText(text, options),
     decode: (tokenIds) => engine.decode(tokenIds),
+    tokenTexts: (tokenIds) => engine.tokenTexts(tokenIds),
+    scorePrompt: (tokenIds, topLogprobs) => engine.scorePrompt(tokenIds, topLogprobs),
     async generate(batch) {
       for (const resolve of started.splice(0)) resolve(batch);
       const sequences = await engine.generate(batch);

@@ -34,9 +34,10 @@ const numericFields: [field: string, bad: string[], paths: string[]][] = [
   ['seed', integerBad, [chatPath, completionPath]],
   ['temperature', ['-1', '-0.001', '2.0001', '-1e999', '1e999', '"1"', 'false', '[]'], [chatPath, completionPath]],
   ['top_p', ['-0.1', '1.5', '-1e999', '1e999', '"0.5"', '{}'], [chatPath, completionPath]],
-  ['frequency_penalty', ['-3', '3', '-1', '1', '-1e999', '1e999', '"0"'], [chatPath, completionPath]],
-  ['presence_penalty', ['-3', '3', '-1', '1', '-1e999', '1e999', '"0"'], [chatPath, completionPath]],
-  ['logprobs', ['-1', '1e999', '3'], [completionPath]],
+  ['frequency_penalty', ['-3', '3', '-2.001', '2.001', '-1e999', '1e999', '"0"'], [chatPath, completionPath]],
+  ['presence_penalty', ['-3', '3', '-2.001', '2.001', '-1e999', '1e999', '"0"'], [chatPath, completionPath]],
+  ['logprobs', ['-1', '1e999', '6', '0.5', '"1"', 'true'], [completionPath]],
+  ['top_logprobs', ['-1', '21', '1e999', '0.5', '"1"'], [chatPath]],
 ];
 
 for (const [field, bad, paths] of numericFields) {
@@ -88,6 +89,9 @@ test('the edges of every numeric field are accepted', async () => {
   const edge = completionText(',"n":1,"best_of":6,"max_tokens":16,"seed":9007199254740991,"temperature":2,"top_p":0,"frequency_penalty":0,"presence_penalty":-0,"logprobs":0');
   assert.equal((await callJson(context, { path: completionPath, body: edge })).status, 200);
   assert.equal((await callJson(context, { path: completionPath, body: completionText(',"temperature":-0,"seed":0,"n":4') })).status, 200);
+  assert.equal((await callJson(context, { path: completionPath, body: completionText(',"frequency_penalty":-2,"presence_penalty":2,"logprobs":5,"echo":true') })).status, 200);
+  assert.equal((await callJson(context, { path: chatPath, body: chatText(',"frequency_penalty":2,"presence_penalty":-2,"logprobs":true,"top_logprobs":20') })).status, 200);
+  assert.equal((await callJson(context, { path: chatPath, body: chatText(',"logprobs":true,"top_logprobs":0') })).status, 200);
 });
 
 test('a body that is not UTF-8 is a 400 naming the first bad byte; a BOM is accepted', async () => {
