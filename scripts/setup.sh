@@ -7,7 +7,7 @@
 #      torch.distributed) with apt as root, or
 #      prints the command to run. Also fonts-dejavu-core (text in PNG charts) the same way, or a hint.
 #   2. npm ci, when node_modules does not match package-lock.json.
-#   3. node-gyp builds native/ against the local Node headers.
+#   3. scripts/build-addon.mjs builds native/ with node-gyp against the local Node headers.
 #
 # Usage: bash scripts/setup.sh [--rebuild]
 set -euo pipefail
@@ -30,7 +30,7 @@ fingerprint() {
   {
     node --version
     echo "LIBTORCH=${LIBTORCH:-} PYTHON=${PYTHON:-} CUDA_HOME=${CUDA_HOME:-} INTUITOR_NCCL=${INTUITOR_NCCL:-}"
-    cat package-lock.json native/binding.gyp scripts/find-libtorch.mjs native/src/*
+    cat package-lock.json native/binding.gyp scripts/find-libtorch.mjs scripts/build-addon.mjs native/src/*
     ls /usr/include/gloo/algorithm.h 2>/dev/null || true  # installing libgloo-dev later turns distributed on
   } | sha256sum | cut -d' ' -f1
 }
@@ -103,22 +103,7 @@ if [[ "$(cat node_modules/.intuitor-lock-hash 2>/dev/null)" != "$lock_hash" ]]; 
 fi
 
 # ---- 3. the addon --------------------------------------------------------------------------------
-# Build against the headers of the Node that runs us (no download): <prefix>/include/node.
-node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
 # --rebuild starts from scratch; otherwise make recompiles only the sources that changed.
-if [[ $rebuild == 1 ]]; then gyp_args=(rebuild); else gyp_args=(configure build); fi
-gyp_args+=(--directory=native --jobs="$(nproc)")
-if [[ -f "$node_prefix/include/node/node_api.h" ]]; then
-  gyp_args+=(--nodedir="$node_prefix")
-else
-  log "warning: no Node headers under $node_prefix/include/node; node-gyp will look for its own copy"
-fi
-log "building the native addon (about a minute)"
-export INTUITOR_LIBTORCH_JSON="$libtorch_json"
-if ! node_modules/.bin/node-gyp "${gyp_args[@]}" >native/build.log 2>&1; then
-  grep -E "error|Error" native/build.log | head -20 >&2 || true
-  fail "the native addon did not build; the full log is in native/build.log"
-fi
-rm -f native/build.log
+INTUITOR_LIBTORCH_JSON="$libtorch_json" node scripts/build-addon.mjs $([[ $rebuild == 1 ]] && echo --rebuild) || exit 1
 fingerprint >"$stamp"
 log "ready"
