@@ -81,16 +81,39 @@ export class CausalLM {
       const { cos, sin } = ropeCosSin(this.rope, positionIds, this.dtype);
       const mask = this.#attentionMask(batch, time, past, options.attentionMask);
       let h = torch.embedding(inputIds, this.#param('model.embed_tokens.weight')); // [B, T, d]
-      for (let layer = 0; layer < this.config.numHiddenLayers; layer++) {
-        const p = layerPrefix(layer);
-        const attention = this.#attention(layer, torch.rmsNorm(h, this.#param(`${p}input_layernorm.weight`), this.config.rmsNormEps), cos, sin, mask, cache);
-        h = h.add(attention);
-        h = h.add(this.#mlp(layer, torch.rmsNorm(h, this.#param(`${p}post_attention_layernorm.weight`), this.config.rmsNormEps)));
-      }
+      for (let layer = 0; layer < this.config.numHiddenLayers; layer++) h = this.#decoderLayer(layer, h, cos, sin, mask, cache);
       cache?.advance(time);
-      const hidden = torch.rmsNorm(h, this.#param('model.norm.weight'), this.config.rmsNormEps);
+      const hidden = this.#finalNorm(h);
       return options.output === 'hidden' ? hidden : torch.linear(hidden, this.lmHeadWeight);
     });
+  }
+
+  /**
+   * The training forward (no cache) as a chain for torch.checkpointedBackward: the embedding, one
+   * segment per decoder layer, and `head` applied to the final normed hidden states [B, T, d].
+   * The mask and rotary tables are made once, in the caller's scope: they need no gradient.
+   */
+  checkpointedChain(inputIds: torch.Tensor, options: Pick<ForwardOptions, 'attentionMask' | 'positionIds'>, head: (hidden: torch.Tensor) => torch.Tensor): torch.CheckpointedChain {
+    const [batch, time] = inputIds.shape as [number, number];
+    const positionIds = options.positionIds ?? this.#positionIds(batch, time, 0, options.attentionMask);
+    const { cos, sin } = ropeCosSin(this.rope, positionIds, this.dtype);
+    const mask = this.#attentionMask(batch, time, 0, options.attentionMask);
+    return {
+      first: () => torch.embedding(inputIds, this.#param('model.embed_tokens.weight')),
+      segments: Array.from({ length: this.config.numHiddenLayers }, (_, layer) => (h: torch.Tensor) => this.#decoderLayer(layer, h, cos, sin, mask, undefined)),
+      head: (h) => head(this.#finalNorm(h)),
+    };
+  }
+
+  // Pre-norm residual block: h [B, T, d] -> [B, T, d]
+  #decoderLayer(layer: number, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | null, cache: KVCache | undefined): torch.Tensor {
+    const p = layerPrefix(layer);
+    const attended = h.add(this.#attention(layer, torch.rmsNorm(h, this.#param(`${p}input_layernorm.weight`), this.config.rmsNormEps), cos, sin, mask, cache));
+    return attended.add(this.#mlp(layer, torch.rmsNorm(attended, this.#param(`${p}post_attention_layernorm.weight`), this.config.rmsNormEps)));
+  }
+
+  #finalNorm(h: torch.Tensor): torch.Tensor {
+    return torch.rmsNorm(h, this.#param('model.norm.weight'), this.config.rmsNormEps);
   }
 
   // x [B, T, d] -> [B, T, d]

@@ -51,6 +51,7 @@ export const grpoFlags = {
   saveTotalLimit: { type: 'int', min: 1, help: 'keep only the newest this many checkpoints (default: all); older ones are deleted once a newer one is complete' },
   logCompletions: { type: 'int', default: 2, min: 0, help: 'sampled completions written to the log per step' },
   seed: { type: 'int', default: 0, min: 0, help: 'seeds data order, sampling and initialisation' },
+  gradientCheckpointing: { type: 'string', default: 'auto', choices: ['auto', 'on', 'off'], help: 'recompute each decoder layer in backward instead of keeping its activations: the same gradients for about one more forward, activations of one layer at a time; auto: on from 400M parameters' },
   dtype: { ...deviceFlags.dtype, help: 'compute dtype; bfloat16/float16 keep float32 master weights and AdamW state (float16: CUDA only, with dynamic loss scaling)' },
   device: { ...deviceFlags.device, help: "'cpu', 'cuda' or 'cuda:N'; with several processes on a machine, 'cuda' gives each its own GPU (cuda:LOCAL_RANK)" },
 } as const satisfies FlagSpecs;

@@ -22,7 +22,7 @@ import { grpoFlags, type GrpoConfig } from './config.ts';
 import { resolveModelDir } from '../model/hub-cache.ts';
 
 /** Fields a resumed run may change (`intuitor train --resume RUN --steps 200`): the fingerprint leaves them out. */
-export const resumeOverrides = ['steps', 'saveSteps', 'saveTotalLimit', 'logCompletions', 'device'] as const;
+export const resumeOverrides = ['steps', 'saveSteps', 'saveTotalLimit', 'logCompletions', 'device', 'gradientCheckpointing'] as const;
 
 /** Fields that never enter the settings fingerprint: paths (identified by content instead), and values derived from resumeOverrides. */
 const notSettings = new Set<string>([...resumeOverrides, 'output', 'model', 'data', 'warmupSteps']);

@@ -37,7 +37,7 @@ import { Progress } from '../report/progress.ts';
 import { TensorBoardWriter } from '../report/tensorboard.ts';
 import { combinedAdvantages } from './advantages.ts';
 import { policyLoss } from './loss.ts';
-import { completionLogprobs } from './policy.ts';
+import { checkpointedCompletionBackward, completionLogprobs, usesGradientCheckpointing, type CompletionLogprobs } from './policy.ts';
 import { rewardFunctions, type RewardInput } from './rewards.ts';
 import { promptIds as formatPrompt } from './prompt.ts';
 import { answerDiversity, answerScalars, gatherAnswers, repeatedNgramShare, type AnswerDiversity } from './answer-diversity.ts';
@@ -131,6 +131,7 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   const policy = loadModel(resumeFrom ? join(resumeFrom.dir, 'model') : config.model, loadOptions);
   const reference: CausalLM | undefined = config.beta > 0 || config.offlineCertainty ? loadModel(config.model, loadOptions) : undefined;
   const params = policy.parameters();
+  const checkpointing = usesGradientCheckpointing(config.gradientCheckpointing, policy);
   parallel.broadcastParameters(params);
   for (const p of params) p.requiresGrad_(true);
   // bfloat16/float16: float32 master weights and moments (from the starting folder's own weights), float16 with loss scaling.
@@ -146,6 +147,7 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
   if (parallel.isMain) keepMetricsUpTo(runDir, state.step);
   // Only rank 0 reports progress; the others would print the same numbers.
   const log = parallel.isMain ? inputs.log : ({ write: () => true } as unknown as NodeJS.WritableStream);
+  if (checkpointing) log?.write(`[gradient checkpointing: each decoder layer recomputed in backward (--gradient-checkpointing ${config.gradientCheckpointing})]\n`);
   const progress = new Progress({ label: 'train', total: config.steps, unit: 'steps', ...(log ? { stream: log as never } : {}) });
   progress.resume(state.step);
   const history: StepMetrics[] = [];
@@ -220,21 +222,37 @@ export async function train(inputs: TrainerInputs): Promise<StepMetrics[]> {
             torch.scope(() => {
               const batch = packed[m]!;
               const mask = torch.tensor(batch.completionMask.map((row, r) => (maskFor(indices[r]!) ? row : row.map(() => 0))), { dtype: 'float32', device: policy.device }); // [b, R]
-              const out = completionLogprobs(policy, batch, { temperature: config.temperature });
               const tokens = mask.sum().item();
               const share = config.lossType === 'bnpo' ? tokens / totalTokens : indices.length / config.sequencesPerStep;
-              const { loss, kl: microKl, clipFraction: microClip } = policyLoss(
-                {
-                  logprobs: out.logprobs,
-                  ...(constants[m]!.old ? { oldLogprobs: constants[m]!.old } : {}),
-                  ...(constants[m]!.ref ? { refLogprobs: constants[m]!.ref } : {}),
-                  advantages: torch.tensor(indices.map((i) => advantages[i]!), { dtype: 'float32', device: policy.device }),
-                  mask,
-                },
-                { beta: config.beta, epsilonLow: config.epsilon, epsilonHigh: config.epsilonHigh, lossType: config.lossType as 'grpo' | 'bnpo' | 'dr_grpo', maxCompletionLength: config.maxCompletionLength },
-              );
-              optimizer.backward(loss.mul(share));
-              lossValue += (loss.item() * share) / config.numIterations;
+              const advantagesOf = torch.tensor(indices.map((i) => advantages[i]!), { dtype: 'float32', device: policy.device });
+              let microKl = 0;
+              let microClip = 0;
+              // The micro-batch's share of the step's loss, from its completions' log-probs.
+              const lossOf = (out: CompletionLogprobs): torch.Tensor => {
+                const result = policyLoss(
+                  {
+                    logprobs: out.logprobs,
+                    ...(constants[m]!.old ? { oldLogprobs: constants[m]!.old } : {}),
+                    ...(constants[m]!.ref ? { refLogprobs: constants[m]!.ref } : {}),
+                    advantages: advantagesOf,
+                    mask,
+                  },
+                  { beta: config.beta, epsilonLow: config.epsilon, epsilonHigh: config.epsilonHigh, lossType: config.lossType as 'grpo' | 'bnpo' | 'dr_grpo', maxCompletionLength: config.maxCompletionLength },
+                );
+                microKl = result.kl;
+                microClip = result.clipFraction;
+                return result.loss.mul(share);
+              };
+              const logprobOptions = { temperature: config.temperature };
+              let microLoss = 0;
+              if (checkpointing) {
+                optimizer.backwardWith((gradScale) => (microLoss = checkpointedCompletionBackward(policy, batch, logprobOptions, lossOf, gradScale)));
+              } else {
+                const loss = lossOf(completionLogprobs(policy, batch, logprobOptions));
+                optimizer.backward(loss);
+                microLoss = loss.item();
+              }
+              lossValue += microLoss / config.numIterations;
               kl += (microKl * tokens) / totalTokens / config.numIterations;
               clipFraction += (microClip * tokens) / totalTokens / config.numIterations;
             });

@@ -8,6 +8,7 @@ export { type DType, dtypes, isFloatingPoint, elementSize } from './dtype.ts';
 export * from './creation.ts';
 export * from './functional.ts';
 export * from './autograd.ts';
+export * from './checkpoint.ts';
 export * from './optim.ts';
 export * from './mixed-precision.ts';
 export * from './grad-scaler.ts';

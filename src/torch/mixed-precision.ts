@@ -105,6 +105,17 @@ export class MixedPrecisionAdamW {
     this.accumulateGradients();
   }
 
+  /**
+   * backward() for a backward pass the caller runs itself (gradient checkpointing): `run` must
+   * backpropagate its loss with the loss's gradient multiplied by `gradScale` (the loss scale, 1
+   * without scaling); the gradients then go to the masters as backward() sends them.
+   */
+  backwardWith(run: (gradScale: number) => void): void {
+    if (this.#unscaled) throw new Error('MixedPrecisionAdamW: backwardWith() after clipGradNorm() and before step(); the gradients of this step were already unscaled');
+    run(this.scaler?.scale ?? 1);
+    this.accumulateGradients();
+  }
+
   /** Moves the parameters' low-precision gradients into the masters' float32 ones (backward() does this). */
   accumulateGradients(): void {
     noGrad(() =>

@@ -126,7 +126,7 @@ test('a changed dataset, model or setting is refused, naming what changed; --res
 
   const resumeChanging = await runCli('train', '--resume', run, '--learning-rate', '2e-3', '--beta', '0');
   assert.equal(resumeChanging.code, 1);
-  assert.match(resumeChanging.stderr, /--resume keeps the run's configuration: --learning-rate, --beta cannot change \(only --steps, --save-steps, --save-total-limit, --log-completions, --device can\)/);
+  assert.match(resumeChanging.stderr, /--resume keeps the run's configuration: --learning-rate, --beta cannot change \(only --steps, --save-steps, --save-total-limit, --log-completions, --device, --gradient-checkpointing can\)/);
   assert.equal(latestCheckpoint(run)!.state.step, 2, 'nothing refused touched the run');
   assert.deepEqual(readMetrics(run).map((m) => m.step), [1, 2]);
 });
